@@ -1,0 +1,29 @@
+"""`fisiq period`: close the books through a date."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from fisiq.cli.common import ledger, parse_date_option, sub_app
+
+app = sub_app("Accounting periods: close the books through a date.")
+
+
+@app.command("close")
+def close(
+    ctx: typer.Context,
+    through: Annotated[str, typer.Argument(help="Last day of the closed period, YYYY-MM-DD.")],
+) -> None:
+    """From now on, refuse any entry dated on or before this date (corrections go after it).
+
+    Example: fisiq period close 2019-03-31
+    """
+    from fisiq import ledger as books
+
+    day = parse_date_option(through, "through")
+    assert day is not None
+    with ledger(ctx) as engine:
+        result = books.close_period(engine, day)
+    typer.echo(f"Closed the books through {day} (entry {result.entry.id}).")

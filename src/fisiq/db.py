@@ -1,0 +1,269 @@
+"""Where the ledger lives: opening SQLite files and PostgreSQL URLs, schema and migrations.
+
+A target is a SQLAlchemy URL (`postgresql+psycopg://...`, `sqlite:///...`) or a file path
+(SQLite). fisiq opens an existing ledger without ever creating a file; only `fisiq init`
+creates one. It refuses a file that is not a fisiq ledger and a schema newer than itself.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.pool import NullPool
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+# The newest schema this fisiq knows. Every migration in migrations/versions is listed, in
+# order, so an unknown (newer) revision in a database is recognised without loading Alembic.
+REVISIONS = ("0001",)
+HEAD = REVISIONS[-1]
+APPLICATION = "fisiq"
+DEFAULT_TARGET = "ledger/fisiq.db"
+SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 60_000
+
+
+class LedgerOpenError(Exception):
+    """The target is not a fisiq ledger fisiq can open (missing, foreign, too new, unreachable)."""
+
+
+def default_target() -> str:
+    return os.environ.get("FISIQ_DB") or DEFAULT_TARGET
+
+
+def is_url(target: str) -> bool:
+    return "://" in target
+
+
+def display_target(target: str) -> str:
+    """The target without any password, for messages."""
+    if is_url(target):
+        from sqlalchemy.engine import make_url
+
+        return make_url(target).render_as_string(hide_password=True)
+    return target
+
+
+def _sqlite_url(path: Path, *, create: bool) -> str:
+    mode = "rwc" if create else "rw"
+    return f"sqlite:///file:{path.resolve()}?mode={mode}&uri=true"
+
+
+def make_engine(target: str, *, create: bool = False) -> Engine:
+    """An engine for the target, configured for safe concurrent writers.
+
+    SQLite: WAL, a long busy timeout, foreign keys on, and write transactions that begin
+    IMMEDIATE (see `write_transaction`), so two writers queue instead of failing.
+    """
+    if is_url(target) and not target.startswith("sqlite"):
+        engine = create_engine(target, poolclass=NullPool)
+        return engine
+    if is_url(target):
+        url = target
+    else:
+        path = Path(target)
+        if path.is_dir():
+            raise LedgerOpenError(f"{target} is a directory, not a ledger file")
+        if not create and not path.exists():
+            raise LedgerOpenError(f"no ledger at {target}; create one with `fisiq init`")
+        if path.exists() and path.stat().st_size > 0:
+            with path.open("rb") as fh:
+                if fh.read(16) != SQLITE_HEADER:
+                    raise LedgerOpenError(f"{target} is not a fisiq ledger (not an SQLite database)")
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        url = _sqlite_url(path, create=create)
+    engine = create_engine(url, poolclass=NullPool)
+    _configure_sqlite(engine, wal=create)
+    return engine
+
+
+def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's events, not the driver, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA synchronous = FULL")
+        if wal:
+            # WAL lets readers work while one administrator writes; it is a property of
+            # the file, so setting it when creating the ledger is enough.
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get("fisiq_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that holds the ledger's write lock from its first statement.
+
+    SQLite: BEGIN IMMEDIATE. PostgreSQL: a transaction-scoped advisory lock per schema, taken
+    before anything is read, so checks (cash available, chain head) and the write that
+    depends on them cannot interleave with another writer's. Commits on success, rolls back
+    on any error: nothing is ever half-written.
+    """
+    with engine.connect() as conn:
+        conn = conn.execution_options(fisiq_write=True)
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.fisiq.chain'))"))
+            yield conn
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """A consistent snapshot for reports (one transaction, repeatable on PostgreSQL)."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            yield conn
+
+
+def schema_revision(conn: Connection) -> str | None:
+    """The Alembic revision of the database, or None if it has no fisiq schema at all."""
+    try:
+        with conn.begin_nested():
+            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+    except (OperationalError, ProgrammingError):
+        return None
+    return row[0] if row else None
+
+
+def check_ledger(conn: Connection, target: str) -> None:
+    """Refuse a database that is not a fisiq ledger, or whose schema fisiq cannot read."""
+    revision = schema_revision(conn)
+    app = None
+    if revision is not None:
+        row = conn.execute(text("SELECT value FROM fisiq_meta WHERE key = 'application'")).first()
+        app = row[0] if row else None
+    if revision is None or app != APPLICATION:
+        raise LedgerOpenError(f"{display_target(target)} is not a fisiq ledger; create one with `fisiq init`")
+    if revision not in REVISIONS:
+        raise LedgerOpenError(
+            f"{display_target(target)} has schema {revision}, newer than this fisiq knows ({HEAD}); upgrade fisiq"
+        )
+    if revision != HEAD:
+        raise LedgerOpenError(
+            f"{display_target(target)} has schema {revision}; run `fisiq upgrade` to bring it to {HEAD} "
+            "(back it up first with `fisiq backup`)"
+        )
+
+
+def open_ledger(target: str) -> Engine:
+    """Open an existing fisiq ledger, checking that it is one and that its schema is current."""
+    engine = make_engine(target)
+    try:
+        with engine.connect() as conn, conn.begin():
+            check_ledger(conn, target)
+    except LedgerOpenError:
+        engine.dispose()
+        raise
+    except (OperationalError, DBAPIError) as exc:
+        engine.dispose()
+        raise LedgerOpenError(f"cannot open {display_target(target)}: {_first_line(exc)}") from None
+    return engine
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+
+
+def _alembic_config(conn: Connection) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = conn
+    return config
+
+
+def migrate(conn: Connection) -> None:
+    """Bring the schema to HEAD with Alembic, on the caller's connection."""
+    from alembic import command
+
+    command.upgrade(_alembic_config(conn), "head")
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def create_ledger(target: str) -> tuple[Engine, bool]:
+    """Create the schema (or find it complete) and return (engine, created).
+
+    Running it on an existing fisiq ledger changes nothing. On a non-empty database that is
+    not a fisiq ledger it refuses rather than mix tables.
+    """
+    engine = make_engine(target, create=True)
+    try:
+        with engine.connect() as conn:
+            with conn.begin():
+                revision = schema_revision(conn)
+            if revision is not None:
+                with conn.begin():
+                    check_ledger(conn, target)
+                return engine, False
+            with conn.begin():
+                if _has_tables(conn):
+                    raise LedgerOpenError(
+                        f"{display_target(target)} already holds tables that are not a fisiq ledger; "
+                        "choose an empty database or a new file"
+                    )
+            with conn.begin():
+                migrate(conn)
+                conn.execute(
+                    text("INSERT INTO fisiq_meta (key, value) VALUES (:k, :v)"),
+                    [
+                        {"k": "application", "v": APPLICATION},
+                        {"k": "ledger_id", "v": str(uuid.uuid4())},
+                        {"k": "created_at", "v": utc_now()},
+                    ],
+                )
+    except LedgerOpenError:
+        engine.dispose()
+        raise
+    except (OperationalError, DBAPIError) as exc:
+        engine.dispose()
+        raise LedgerOpenError(f"cannot open {display_target(target)}: {_first_line(exc)}") from None
+    return engine, True
+
+
+def _has_tables(conn: Connection) -> bool:
+    from sqlalchemy import inspect
+
+    return bool(inspect(conn).get_table_names())
+
+
+def upgrade_ledger(target: str) -> tuple[str, str]:
+    """Apply pending migrations to an existing ledger; returns (from revision, to revision)."""
+    engine = make_engine(target)
+    try:
+        with engine.connect() as conn:
+            with conn.begin():
+                before = schema_revision(conn)
+                if before is None:
+                    raise LedgerOpenError(f"{display_target(target)} is not a fisiq ledger")
+                if before not in REVISIONS:
+                    raise LedgerOpenError(f"{display_target(target)} has schema {before}, newer than this fisiq")
+            with conn.begin():
+                migrate(conn)
+        return before, HEAD
+    finally:
+        engine.dispose()

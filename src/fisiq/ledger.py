@@ -1,0 +1,500 @@
+"""The journal in storage: recording entries on the chain, reversals, balances, verification.
+
+This module and `db.py` are the only places that speak SQL for the journal. Every write
+runs inside `db.write_transaction`, which holds the ledger's write lock from the first
+statement, so the chain head read here is still the head when the entry is appended.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import Connection, Engine, and_, func, insert, select
+
+from fisiq import accounts as chart
+from fisiq.db import read_transaction, utc_now, write_transaction
+from fisiq.entries import (
+    GENESIS_HASH,
+    PERIOD_CLOSE,
+    ChainProblem,
+    EntryDraft,
+    RecordedEntry,
+    reversal_of,
+    same_content,
+    seal,
+    validate_entry,
+    verify_chain,
+)
+from fisiq.errors import LedgerError
+from fisiq.models import Account, Entry, Party, Posting
+from fisiq.money import from_minor, to_minor
+from fisiq.reports import Balance, RegisterLine
+
+ACCOUNT = Account.__table__  # type: ignore[attr-defined]
+ENTRY = Entry.__table__  # type: ignore[attr-defined]
+POSTING = Posting.__table__  # type: ignore[attr-defined]
+PARTY = Party.__table__  # type: ignore[attr-defined]
+
+
+def current_user() -> str:
+    """Who records: FISIQ_USER, else the operating-system user."""
+    user = os.environ.get("FISIQ_USER", "").strip()
+    if user:
+        return user[:100]
+    try:
+        return getpass.getuser()[:100]
+    except Exception:  # no login name in some containers
+        return "unknown"
+
+
+# --- chart of accounts -------------------------------------------------------------------
+
+
+def ensure_standard_chart(conn: Connection) -> int:
+    """Add the accounts of the standard chart that are missing; returns how many were added."""
+    existing = set(conn.execute(select(ACCOUNT.c.name)).scalars())
+    now = utc_now()
+    rows = [
+        {"name": a.name, "type": a.type.value, "description": a.description, "recorded_at": now}
+        for a in chart.STANDARD_CHART
+        if a.name not in existing
+    ]
+    if rows:
+        conn.execute(insert(ACCOUNT), rows)
+    return len(rows)
+
+
+def add_account(engine: Engine, name: str, account_type: chart.AccountType, description: str = "") -> None:
+    """Open a new account; its type must agree with the root of its name."""
+    chart.check_account_name(name, account_type)
+    with write_transaction(engine) as conn:
+        if conn.execute(select(ACCOUNT.c.id).where(ACCOUNT.c.name == name)).first():
+            raise LedgerError(f"account {name} already exists")
+        conn.execute(
+            insert(ACCOUNT),
+            {"name": name, "type": account_type.value, "description": description, "recorded_at": utc_now()},
+        )
+
+
+def list_accounts(conn: Connection) -> list[chart.Account]:
+    rows = conn.execute(select(ACCOUNT.c.name, ACCOUNT.c.type, ACCOUNT.c.description).order_by(ACCOUNT.c.name))
+    return [chart.Account(r.name, chart.AccountType(r.type), r.description) for r in rows]
+
+
+def account_ids(conn: Connection) -> dict[str, int]:
+    return {r.name: r.id for r in conn.execute(select(ACCOUNT.c.id, ACCOUNT.c.name))}
+
+
+# --- parties -----------------------------------------------------------------------------
+
+
+def find_party_id(conn: Connection, name_or_acronym: str) -> int | None:
+    """A party's id by its name (after normalization) or its acronym, or None."""
+    from fisiq.names import name_key
+
+    key = name_key(name_or_acronym)
+    row = conn.execute(
+        select(PARTY.c.id).where((PARTY.c.name_key == key) | (PARTY.c.acronym_key == key))
+    ).first()
+    return row[0] if row else None
+
+
+def party_names(conn: Connection) -> dict[int, str]:
+    return {r.id: r.name for r in conn.execute(select(PARTY.c.id, PARTY.c.name))}
+
+
+# --- recording ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """The outcome of a write: the entry, and whether it is new (False: same ref, no-op)."""
+
+    entry: RecordedEntry
+    created: bool
+
+
+def chain_head(conn: Connection) -> tuple[int, str]:
+    """(id, hash) of the last entry, or (0, genesis) for an empty journal."""
+    row = conn.execute(select(ENTRY.c.id, ENTRY.c.hash).order_by(ENTRY.c.id.desc()).limit(1)).first()
+    return (row.id, row.hash) if row else (0, GENESIS_HASH)
+
+
+def closed_through(conn: Connection) -> date | None:
+    """The last date of the closed periods, or None when no period is closed."""
+    value = conn.execute(select(func.max(ENTRY.c.date)).where(ENTRY.c.kind == PERIOD_CLOSE)).scalar()
+    return value if value is None or isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _resolve_parties(conn: Connection, drafts: Sequence[EntryDraft]) -> dict[str, int]:
+    """Map each party name used in the drafts to its canonical party id."""
+    ids: dict[str, int] = {}
+    for draft in drafts:
+        for p in draft.postings:
+            if p.party is not None and p.party not in ids:
+                party_id = find_party_id(conn, p.party)
+                if party_id is None:
+                    raise LedgerError(f"unknown party {p.party!r} (see `fisiq party list`)")
+                ids[p.party] = party_id
+    return ids
+
+
+def _canonical_party_names(conn: Connection, draft: EntryDraft, ids: dict[str, int]) -> EntryDraft:
+    """Postings name parties by their recorded name (an acronym typed becomes the name)."""
+    if not any(p.party for p in draft.postings):
+        return draft
+    names = party_names(conn)
+    from dataclasses import replace
+
+    postings = tuple(
+        replace(p, party=names[ids[p.party]]) if p.party is not None else p for p in draft.postings
+    )
+    return replace(draft, postings=postings)
+
+
+def append_entries(
+    conn: Connection, drafts: Sequence[EntryDraft], *, recorded_by: str | None = None
+) -> list[Recorded]:
+    """Validate and append drafts in order on a connection that holds the write lock.
+
+    The bulk path: postings and entries go in with one executemany each. A draft whose ref
+    is already recorded with the same content is a no-op (`created=False`); with different
+    content it is refused. Raises LedgerError/EntryError and writes nothing on any refusal
+    (the caller's transaction rolls back).
+    """
+    who = recorded_by or current_user()
+    known = account_ids(conn)
+    party_ids = _resolve_parties(conn, drafts)
+    closed = closed_through(conn)
+    head_id, head_hash = chain_head(conn)
+    now = utc_now()
+    results: list[Recorded] = []
+    posting_rows: list[dict[str, object]] = []
+    entry_rows: list[dict[str, object]] = []
+    refs_in_batch: dict[str, RecordedEntry] = {}
+    reversed_in_batch: set[int] = set()
+    for raw in drafts:
+        validate_entry(raw, known)
+        draft = _canonical_party_names(conn, raw, party_ids)
+        if draft.ref is not None:
+            previous = refs_in_batch.get(draft.ref) or _entry_by_ref(conn, draft.ref)
+            if previous is not None:
+                if same_content(previous.draft(), draft):
+                    results.append(Recorded(previous, created=False))
+                    continue
+                raise LedgerError(
+                    f"reference {draft.ref!r} is already entry {previous.id} with different content; "
+                    "use a new reference"
+                )
+        if closed is not None and draft.date <= closed:
+            raise LedgerError(
+                f"{draft.date} is inside a closed period (closed through {closed}); date it after {closed}"
+            )
+        if draft.reverses is not None:
+            _check_reversible(conn, draft.reverses, head_id, reversed_in_batch)
+            reversed_in_batch.add(draft.reverses)
+        head_id += 1
+        entry = seal(draft, head_id, head_hash, who, now)
+        head_hash = entry.hash
+        if draft.ref is not None:
+            refs_in_batch[draft.ref] = entry
+        for line, p in enumerate(entry.postings, start=1):
+            posting_rows.append(
+                {
+                    "entry_id": entry.id,
+                    "line": line,
+                    "entry_date": entry.date,
+                    "account_id": known[p.account],
+                    "party_id": party_ids[raw.postings[line - 1].party] if p.party is not None else None,  # type: ignore[index]
+                    "currency": p.currency,
+                    "amount": to_minor(p.amount, p.currency),
+                }
+            )
+        entry_rows.append(
+            {
+                "id": entry.id,
+                "date": entry.date,
+                "memo": entry.memo,
+                "kind": entry.kind,
+                "ref": entry.ref,
+                "link": entry.link,
+                "reverses": entry.reverses,
+                "recorded_by": entry.recorded_by,
+                "recorded_at": entry.recorded_at,
+                "prev_hash": entry.prev_hash,
+                "hash": entry.hash,
+            }
+        )
+        results.append(Recorded(entry, created=True))
+    # Postings first, entries last: each entry's insert trigger checks its postings balance.
+    if posting_rows:
+        conn.execute(insert(POSTING), posting_rows)
+    if entry_rows:
+        conn.execute(insert(ENTRY), entry_rows)
+    return results
+
+
+def _check_reversible(conn: Connection, entry_id: int, head_id: int, reversed_in_batch: set[int]) -> None:
+    if not (0 < entry_id <= head_id):
+        raise LedgerError(f"there is no entry {entry_id}")
+    already = conn.execute(select(ENTRY.c.id).where(ENTRY.c.reverses == entry_id)).first()
+    if already is not None or entry_id in reversed_in_batch:
+        by = already[0] if already is not None else "this batch"
+        raise LedgerError(f"entry {entry_id} is already reversed (by entry {by})")
+    kind = conn.execute(select(ENTRY.c.kind).where(ENTRY.c.id == entry_id)).scalar()
+    if kind == PERIOD_CLOSE:
+        raise LedgerError(f"entry {entry_id} is a period close; it cannot be reversed")
+
+
+def append_entry(conn: Connection, draft: EntryDraft, *, recorded_by: str | None = None) -> Recorded:
+    """Append one entry on a connection that holds the write lock (see `append_entries`)."""
+    return append_entries(conn, [draft], recorded_by=recorded_by)[0]
+
+
+def record_entry(engine: Engine, draft: EntryDraft, *, recorded_by: str | None = None) -> Recorded:
+    """Record one entry in its own write transaction."""
+    with write_transaction(engine) as conn:
+        return append_entry(conn, draft, recorded_by=recorded_by)
+
+
+def reverse_entry(engine: Engine, entry_id: int, on: date, memo: str | None = None) -> Recorded:
+    """Record the reversal of an entry, dated `on`; an entry can be reversed once."""
+    with write_transaction(engine) as conn:
+        original = get_entry(conn, entry_id)
+        if original is None:
+            raise LedgerError(f"there is no entry {entry_id}")
+        if original.kind == PERIOD_CLOSE:
+            raise LedgerError(f"entry {entry_id} is a period close; it cannot be reversed")
+        return append_entry(conn, reversal_of(original, on, memo))
+
+
+def close_period(engine: Engine, through: date, memo: str | None = None) -> Recorded:
+    """Close the books through a date: the close is itself an entry on the chain."""
+    with write_transaction(engine) as conn:
+        draft = EntryDraft(through, memo or f"Period closed through {through.isoformat()}", (), kind=PERIOD_CLOSE)
+        return append_entry(conn, draft)
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def _entry_by_ref(conn: Connection, ref: str) -> RecordedEntry | None:
+    row = conn.execute(select(ENTRY.c.id).where(ENTRY.c.ref == ref)).first()
+    return get_entry(conn, row[0]) if row else None
+
+
+def _entry_query():  # type: ignore[no-untyped-def]
+    return select(ENTRY).order_by(ENTRY.c.id)
+
+
+def _posting_query():  # type: ignore[no-untyped-def]
+    return (
+        select(
+            POSTING.c.entry_id,
+            ACCOUNT.c.name.label("account"),
+            PARTY.c.name.label("party"),
+            POSTING.c.currency,
+            POSTING.c.amount,
+        )
+        .join(ACCOUNT, ACCOUNT.c.id == POSTING.c.account_id)
+        .outerjoin(PARTY, PARTY.c.id == POSTING.c.party_id)
+        .order_by(POSTING.c.entry_id, POSTING.c.line)
+    )
+
+
+def _as_date(value: object) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _build(row: object, postings: Sequence[object]) -> RecordedEntry:
+    from fisiq.entries import Posting as DomainPosting
+
+    r = row  # a Row with the entry's columns
+    return RecordedEntry(
+        id=r.id,  # type: ignore[attr-defined]
+        date=_as_date(r.date),  # type: ignore[attr-defined]
+        memo=r.memo,  # type: ignore[attr-defined]
+        kind=r.kind,  # type: ignore[attr-defined]
+        ref=r.ref,  # type: ignore[attr-defined]
+        link=r.link,  # type: ignore[attr-defined]
+        reverses=r.reverses,  # type: ignore[attr-defined]
+        recorded_by=r.recorded_by,  # type: ignore[attr-defined]
+        recorded_at=r.recorded_at,  # type: ignore[attr-defined]
+        prev_hash=r.prev_hash,  # type: ignore[attr-defined]
+        hash=r.hash,  # type: ignore[attr-defined]
+        postings=tuple(
+            DomainPosting(p.account, from_minor(p.amount, p.currency), p.currency, p.party)  # type: ignore[attr-defined]
+            for p in postings
+        ),
+    )
+
+
+def get_entry(conn: Connection, entry_id: int) -> RecordedEntry | None:
+    row = conn.execute(select(ENTRY).where(ENTRY.c.id == entry_id)).first()
+    if row is None:
+        return None
+    postings = conn.execute(_posting_query().where(POSTING.c.entry_id == entry_id)).all()
+    return _build(row, postings)
+
+
+def iter_entries(
+    conn: Connection,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    ids: tuple[int, int] | None = None,
+    batch: int = 5000,
+) -> Iterator[RecordedEntry]:
+    """Entries in chain order with their postings, optionally limited by date or id range.
+
+    Streams in batches of ids so a million-entry ledger never sits in memory at once.
+    """
+    low, high = ids or (1, chain_head(conn)[0])
+    while low <= high:
+        top = min(low + batch - 1, high)
+        conds = [ENTRY.c.id >= low, ENTRY.c.id <= top]
+        pconds = [POSTING.c.entry_id >= low, POSTING.c.entry_id <= top]
+        if start is not None:
+            conds.append(ENTRY.c.date >= start)
+            pconds.append(POSTING.c.entry_date >= start)
+        if end is not None:
+            conds.append(ENTRY.c.date <= end)
+            pconds.append(POSTING.c.entry_date <= end)
+        by_entry: dict[int, list[object]] = defaultdict(list)
+        for p in conn.execute(_posting_query().where(and_(*pconds))):
+            by_entry[p.entry_id].append(p)
+        for row in conn.execute(_entry_query().where(and_(*conds))):
+            yield _build(row, by_entry.get(row.id, []))
+        low = top + 1
+
+
+def balances(
+    conn: Connection,
+    *,
+    as_of: date | None = None,
+    start: date | None = None,
+    party_id: int | None = None,
+    accounts: Iterable[str] | None = None,
+    link: str | None = None,
+) -> list[Balance]:
+    """Sum of postings per account and currency, dated within [start, as_of].
+
+    Accounts with no postings in the range are left out; a zero balance from postings that
+    cancel is kept, so a reader sees the account moved.
+    """
+    query = (
+        select(ACCOUNT.c.name, ACCOUNT.c.type, POSTING.c.currency, func.sum(POSTING.c.amount).label("total"))
+        .join(ACCOUNT, ACCOUNT.c.id == POSTING.c.account_id)
+        .group_by(ACCOUNT.c.name, ACCOUNT.c.type, POSTING.c.currency)
+        .order_by(ACCOUNT.c.name, POSTING.c.currency)
+    )
+    if as_of is not None:
+        query = query.where(POSTING.c.entry_date <= as_of)
+    if start is not None:
+        query = query.where(POSTING.c.entry_date >= start)
+    if party_id is not None:
+        query = query.where(POSTING.c.party_id == party_id)
+    if accounts is not None:
+        query = query.where(ACCOUNT.c.name.in_(list(accounts)))
+    if link is not None:
+        query = query.join(ENTRY, ENTRY.c.id == POSTING.c.entry_id).where(ENTRY.c.link == link)
+    return [
+        Balance(r.name, chart.AccountType(r.type), r.currency, from_minor(int(r.total), r.currency))
+        for r in conn.execute(query)
+    ]
+
+
+def balances_by_party(
+    conn: Connection, accounts: Iterable[str], *, as_of: date | None = None
+) -> dict[tuple[str, int | None, str], Decimal]:
+    """Balances per (account, party id, currency) for the given accounts: subsidiary ledgers."""
+    query = (
+        select(ACCOUNT.c.name, POSTING.c.party_id, POSTING.c.currency, func.sum(POSTING.c.amount).label("total"))
+        .join(ACCOUNT, ACCOUNT.c.id == POSTING.c.account_id)
+        .where(ACCOUNT.c.name.in_(list(accounts)))
+        .group_by(ACCOUNT.c.name, POSTING.c.party_id, POSTING.c.currency)
+    )
+    if as_of is not None:
+        query = query.where(POSTING.c.entry_date <= as_of)
+    return {
+        (r.name, r.party_id, r.currency): from_minor(int(r.total), r.currency) for r in conn.execute(query)
+    }
+
+
+def account_register(
+    conn: Connection, account: str, *, start: date | None = None, end: date | None = None
+) -> tuple[dict[str, Decimal], list[RegisterLine]]:
+    """An account's postings in date order with a running balance per currency.
+
+    Returns (opening balance per currency before `start`, lines).
+    """
+    ids = account_ids(conn)
+    if account not in ids:
+        raise LedgerError(f"unknown account {account!r} (see `fisiq account list`)")
+    opening: dict[str, Decimal] = {}
+    if start is not None:
+        before = conn.execute(
+            select(POSTING.c.currency, func.sum(POSTING.c.amount))
+            .where(POSTING.c.account_id == ids[account], POSTING.c.entry_date < start)
+            .group_by(POSTING.c.currency)
+        )
+        opening = {cur: from_minor(int(total), cur) for cur, total in before}
+    query = (
+        select(POSTING.c.entry_id, ENTRY.c.date, ENTRY.c.memo, PARTY.c.name, POSTING.c.currency, POSTING.c.amount)
+        .join(ENTRY, ENTRY.c.id == POSTING.c.entry_id)
+        .outerjoin(PARTY, PARTY.c.id == POSTING.c.party_id)
+        .where(POSTING.c.account_id == ids[account])
+        .order_by(POSTING.c.entry_date, POSTING.c.entry_id, POSTING.c.line)
+    )
+    if start is not None:
+        query = query.where(POSTING.c.entry_date >= start)
+    if end is not None:
+        query = query.where(POSTING.c.entry_date <= end)
+    running = dict(opening)
+    lines: list[RegisterLine] = []
+    for entry_id, day, memo, party, currency, minor in conn.execute(query):
+        amount = from_minor(int(minor), currency)
+        running[currency] = running.get(currency, Decimal(0)) + amount
+        lines.append(RegisterLine(entry_id, _as_date(day), memo, party, currency, amount, running[currency]))
+    return opening, lines
+
+
+# --- verification ------------------------------------------------------------------------
+
+
+def verify(conn: Connection) -> ChainProblem | None:
+    """Check the hash chain, each entry's rules, and the books as a whole.
+
+    Returns the first problem found (naming the entry), or None when everything holds.
+    """
+    problem = verify_chain(iter_entries(conn))
+    if problem is not None:
+        return problem
+    orphan = conn.execute(
+        select(POSTING.c.entry_id)
+        .outerjoin(ENTRY, ENTRY.c.id == POSTING.c.entry_id)
+        .where(ENTRY.c.id.is_(None))
+        .limit(1)
+    ).first()
+    if orphan is not None:
+        return ChainProblem(orphan[0], "has postings but no entry row (the entry was removed)")
+    off = conn.execute(
+        select(POSTING.c.currency, func.sum(POSTING.c.amount)).group_by(POSTING.c.currency).having(
+            func.sum(POSTING.c.amount) != 0
+        )
+    ).first()
+    if off is not None:
+        return ChainProblem(chain_head(conn)[0], f"the ledger does not sum to zero in {off[0]}")
+    return None
+
+
+def verify_ledger(engine: Engine) -> ChainProblem | None:
+    with read_transaction(engine) as conn:
+        return verify(conn)
+

@@ -1,0 +1,212 @@
+"""The core commands as a user types them: output, JSON shapes, refusals, help texts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from fisiq.cli.main import app
+
+Run = Callable[..., Any]
+
+
+def ok(result: Any) -> Any:
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def refused(result: Any, fragment: str) -> None:
+    assert result.exit_code != 0, result.output
+    assert fragment in result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+
+
+def head(fisiq: Run) -> tuple[int, str]:
+    doc = json.loads(ok(fisiq("audit", "verify", "--json")).stdout)
+    return doc["entries"], doc["head"]
+
+
+def test_entry_add_show_reverse_and_trial_balance(fisiq: Run) -> None:
+    ok(fisiq("party", "add", "Ministère des Relations internationales et de la Francophonie",
+             "--kind", "government", "--acronym", "MRIF")) if _has_party_command() else None
+    party = " @ MRIF" if _has_party_command() else ""
+    out = ok(fisiq("entry", "add", "--date", "2018-03-31", "--memo", "MRIF first investment",
+                   "-p", "Assets:Cash 75000", "-p", f"Equity:Paid-In-Capital{party}", "--ref", "MRIF-1"))
+    assert "Recorded entry 1" in out.stdout
+    again = ok(fisiq("entry", "add", "--date", "2018-03-31", "--memo", "MRIF first investment",
+                     "-p", "Assets:Cash 75000", "-p", f"Equity:Paid-In-Capital{party}", "--ref", "MRIF-1"))
+    assert "already entry 1" in again.stdout
+    tb = json.loads(ok(fisiq("report", "trial-balance", "--json")).stdout)
+    assert {r["account"]: r["balance"] for r in tb["rows"]} == {
+        "Assets:Cash": "75000.00",
+        "Equity:Paid-In-Capital": "-75000.00",
+    }
+    assert tb["total"] == "0.00"
+    shown = json.loads(ok(fisiq("entry", "show", "1", "--json")).stdout)
+    assert shown["postings"][0] == {"account": "Assets:Cash", "party": None, "amount": "75000.00", "currency": "CAD"}
+    assert len(shown["hash"]) == 64 and shown["reversed_by"] is None
+    ok(fisiq("entry", "reverse", "1", "--date", "2018-04-02"))
+    tb = json.loads(ok(fisiq("report", "trial-balance", "--json")).stdout)
+    assert all(r["balance"] == "0.00" for r in tb["rows"])
+    before = json.loads(ok(fisiq("report", "trial-balance", "--as-of", "2018-04-01", "--json")).stdout)
+    assert {r["account"]: r["balance"] for r in before["rows"]}["Assets:Cash"] == "75000.00"
+    text = ok(fisiq("report", "trial-balance", "--lang", "fr", "--as-of", "2018-04-01")).stdout
+    assert "75 000,00 $" in text
+
+
+def _has_party_command() -> bool:
+    return any(group.name == "party" for group in app.registered_groups)
+
+
+def test_one_posting_may_leave_out_its_amount(fisiq: Run) -> None:
+    ok(fisiq("entry", "add", "--date", "2018-06-01", "-m", "fees",
+             "-p", "Expenses:Operations 12.50", "-p", "Assets:Cash"))
+    doc = json.loads(ok(fisiq("report", "account", "Assets:Cash", "--json")).stdout)
+    assert doc["closing"] == {"CAD": "-12.50"}
+    assert doc["lines"][0]["amount"] == "-12.50"
+
+
+def test_journal_json_and_date_range(fisiq: Run) -> None:
+    for day in ("2018-01-10", "2018-02-10", "2018-03-10"):
+        ok(fisiq("entry", "add", "--date", day, "-m", f"op {day}", "-p", "Expenses:Operations 1", "-p", "Assets:Cash -1"))
+    doc = json.loads(ok(fisiq("report", "journal", "--from", "2018-02-01", "--to", "2018-02-28", "--json")).stdout)
+    assert [e["date"] for e in doc["entries"]] == ["2018-02-10"]
+    assert set(doc["entries"][0]) >= {"id", "date", "memo", "kind", "ref", "hash", "prev_hash", "postings"}
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["-p", "Assets:Cash NaN", "-p", "Equity:Paid-In-Capital"], "NaN"),
+        (["-p", "Assets:Cash 1e3", "-p", "Equity:Paid-In-Capital"], "exponent"),
+        (["-p", "Assets:Cash 1_000", "-p", "Equity:Paid-In-Capital"], "underscore"),
+        (["-p", "Assets:Cash １０", "-p", "Equity:Paid-In-Capital"], "non-ASCII"),
+        (["-p", "Assets:Cash 1,000.00", "-p", "Equity:Paid-In-Capital"], "grouping"),
+        (["-p", "Assets:Cash 10.5 XOF", "-p", "Equity:Paid-In-Capital -10.5 XOF"], "more decimals than XOF"),
+        (["-p", "Assets:Cash 10 usd", "-p", "Equity:Paid-In-Capital"], "upper case"),
+        (["-p", "Assets:Cash 10 XXX", "-p", "Equity:Paid-In-Capital"], "unknown currency"),
+        (["-p", "Assets:Cash 0", "-p", "Equity:Paid-In-Capital 0"], "zero"),
+        (["-p", "Assets:Cash 10"], "at least two"),
+        (["-p", "Assets:Cash 10", "-p", "Equity:Paid-In-Capital -9"], "does not balance"),
+        (["-p", "Assets:Nowhere 10", "-p", "Equity:Paid-In-Capital"], "unknown account"),
+        (["-p", "Assets:Cash 10", "-p", "Equity:Paid-In-Capital @ Nobody"], "unknown party"),
+        (["-p", "Assets:Cash 99999999999999999999", "-p", "Equity:Paid-In-Capital"], "storable range"),
+    ],
+)
+def test_bad_entries_are_refused_with_one_line(fisiq: Run, args: list[str], fragment: str) -> None:
+    before = head(fisiq)
+    refused(fisiq("entry", "add", "--date", "2018-06-01", "-m", "bad", *args), fragment)
+    assert head(fisiq) == before
+
+
+@pytest.mark.parametrize(
+    ("day", "fragment"),
+    [("2023-02-29", "does not exist"), ("2024-02-30", "does not exist"), ("0000-01-01", "does not exist"),
+     ("03/04/2024", "ISO date"), ("2018-6-1", "ISO date")],
+)
+def test_bad_dates_are_refused(fisiq: Run, day: str, fragment: str) -> None:
+    before = head(fisiq)
+    refused(fisiq("entry", "add", "--date", day, "-m", "x", "-p", "Assets:Cash 1", "-p", "Equity:Paid-In-Capital"),
+            fragment)
+    assert head(fisiq) == before
+
+
+@pytest.mark.parametrize(
+    ("memo", "fragment"),
+    [("", "empty"), ("x" * 10_000, "longer"), ("a\x00b", "U+0000"), ("pay\u202eevil", "U+202E"),
+     ("zero\u200bwidth", "U+200B"), ("\x1b[31mred", "U+001B")],
+)
+def test_bad_memos_are_refused(fisiq: Run, memo: str, fragment: str) -> None:
+    before = head(fisiq)
+    refused(fisiq("entry", "add", "--date", "2018-06-01", "-m", memo, "-p", "Assets:Cash 1",
+                  "-p", "Equity:Paid-In-Capital"), fragment)
+    assert head(fisiq) == before
+
+
+def test_markup_and_sql_in_memos_are_stored_and_shown_literally(fisiq: Run) -> None:
+    memo = "[bold]x[/bold]'); DROP TABLE entry; --"
+    ok(fisiq("entry", "add", "--date", "2018-06-01", "-m", memo, "-p", "Assets:Cash 1", "-p", "Equity:Paid-In-Capital"))
+    assert memo in ok(fisiq("entry", "show", "1")).stdout
+    assert json.loads(ok(fisiq("entry", "show", "1", "--json")).stdout)["memo"] == memo
+
+
+def test_account_add_and_list(fisiq: Run) -> None:
+    ok(fisiq("account", "add", "Expenses:Audit-Fees", "--type", "expense"))
+    names = [a["name"] for a in json.loads(ok(fisiq("account", "list", "--json")).stdout)["accounts"]]
+    assert "Expenses:Audit-Fees" in names and "Assets:Loans:Allowance" in names and len(names) == 16
+    refused(fisiq("account", "add", "Expenses:Audit-Fees", "--type", "expense"), "already exists")
+    refused(fisiq("account", "add", "Expenses:Gifts", "--type", "asset"), "type is expense")
+    refused(fisiq("account", "add", "Stuff:Things", "--type", "asset"), "must start with")
+    refused(fisiq("account", "add", "Assets:bad name", "--type", "asset"), "capital letter")
+
+
+def test_audit_verify_reports_ok(fisiq: Run) -> None:
+    ok(fisiq("entry", "add", "--date", "2018-06-01", "-m", "x", "-p", "Assets:Cash 1", "-p", "Equity:Paid-In-Capital"))
+    result = ok(fisiq("audit", "verify"))
+    assert result.stdout.startswith("OK: 1 entries")
+
+
+def test_period_close_refuses_backdated_entries(fisiq: Run) -> None:
+    ok(fisiq("period", "close", "2019-03-31"))
+    refused(fisiq("entry", "add", "--date", "2019-03-31", "-m", "late", "-p", "Assets:Cash 1",
+                  "-p", "Equity:Paid-In-Capital"), "closed period")
+
+
+def test_db_option_refuses_non_ledgers(tmp_path: Any) -> None:
+    runner = CliRunner()
+    text_file = tmp_path / "notes.txt"
+    text_file.write_text("not a ledger")
+    for target, fragment in [
+        (str(text_file), "not a fisiq ledger"),
+        (str(tmp_path), "directory"),
+        (str(tmp_path / "missing.db"), "fisiq init"),
+        ("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2", "cannot open"),
+    ]:
+        result = runner.invoke(app, ["--db", target, "report", "trial-balance"])
+        refused(result, fragment)
+    assert not (tmp_path / "missing.db").exists()
+    assert text_file.read_text() == "not a ledger"
+
+
+def test_fisiq_db_environment_variable(tmp_path: Any) -> None:
+    runner = CliRunner()
+    path = str(tmp_path / "env.db")
+    ok(runner.invoke(app, ["init"], env={"FISIQ_DB": path}))
+    assert "Chart of accounts" in ok(runner.invoke(app, ["account", "list"], env={"FISIQ_DB": path})).stdout
+
+
+def _commands(group: Any, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    import typer.main
+
+    click_group = typer.main.get_command(app) if group is None else group
+    found = []
+    for name, command in getattr(click_group, "commands", {}).items():
+        found.append(((*prefix, name), command))
+        found.extend(_commands(command, (*prefix, name)))
+    return found
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    commands = _commands(None)
+    assert len(commands) >= 12
+    for path, command in commands:
+        assert command.help and command.help.strip(), f"fisiq {' '.join(path)} has no help text"
+        if not getattr(command, "commands", None):
+            assert "Example:" in command.help, f"fisiq {' '.join(path)} has no example in its help"
+        result = CliRunner().invoke(app, [*path, "--help"])
+        assert result.exit_code == 0, path
+
+
+def test_help_does_not_load_the_database_layer() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys; from fisiq.cli.main import app; print(any(m.startswith('sqlalchemy') for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
