@@ -20,6 +20,8 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from fisiq.errors import FisiqError
+
 __all__ = [
     "TextError",
     "clean_name",
@@ -30,7 +32,7 @@ __all__ = [
 ]
 
 
-class TextError(ValueError):
+class TextError(FisiqError):
     """A name or text that fisiq refuses; the one-line message says why and what to do."""
 
 
