@@ -14,8 +14,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, select
+from sqlalchemy import Connection, Engine, Select, and_, func, insert, select
 
 from fisiq import accounts as chart
 from fisiq.db import read_transaction, utc_now, write_transaction
@@ -289,11 +290,11 @@ def _entry_by_ref(conn: Connection, ref: str) -> RecordedEntry | None:
     return get_entry(conn, row[0]) if row else None
 
 
-def _entry_query():  # type: ignore[no-untyped-def]
+def _entry_query() -> Select[Any]:
     return select(ENTRY).order_by(ENTRY.c.id)
 
 
-def _posting_query():  # type: ignore[no-untyped-def]
+def _posting_query() -> Select[Any]:
     return (
         select(
             POSTING.c.entry_id,

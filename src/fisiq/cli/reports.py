@@ -57,7 +57,9 @@ def trial_balance(
     with ledger(ctx) as engine, db.read_transaction(engine) as conn:
         tb = compute(books.balances(conn, as_of=last, start=first))
     if as_json:
-        print_json(trial_balance_json(tb, as_of=last and last.isoformat(), start=first and first.isoformat()))
+        print_json(trial_balance_json(
+            tb, as_of=last.isoformat() if last else None, start=first.isoformat() if first else None
+        ))
         return
     span = f" from {first}" if first else ""
     title = f"Trial balance{span}" + (f" as of {last}" if last else "")
@@ -86,7 +88,7 @@ def journal(
     with ledger(ctx) as engine, db.read_transaction(engine) as conn:
         entries = list(books.iter_entries(conn, start=first, end=last))
     if as_json:
-        print_json({"from": first and first.isoformat(), "to": last and last.isoformat(),
+        print_json({"from": first.isoformat() if first else None, "to": last.isoformat() if last else None,
                     "entries": [entry_json(e) for e in entries]})
         return
     render_entries(stdout_console(), entries, "Journal", _lang(lang))

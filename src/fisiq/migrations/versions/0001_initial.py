@@ -23,7 +23,7 @@ APPEND_ONLY = (
 GENESIS = "0" * 64
 
 
-def _who() -> list[sa.Column]:
+def _who() -> list[sa.Column[str]]:
     return [sa.Column("recorded_at", sa.String(40), nullable=False),
             sa.Column("recorded_by", sa.String(100), nullable=False)]
 
