@@ -11,7 +11,7 @@ import getpass
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -146,17 +146,24 @@ def _resolve_parties(conn: Connection, drafts: Sequence[EntryDraft]) -> dict[str
     return ids
 
 
-def _canonical_party_names(conn: Connection, draft: EntryDraft, ids: dict[str, int]) -> EntryDraft:
+def _canonical_party_names(draft: EntryDraft, ids: dict[str, int], names: dict[int, str]) -> EntryDraft:
     """Postings name parties by their recorded name (an acronym typed becomes the name)."""
     if not any(p.party for p in draft.postings):
         return draft
-    names = party_names(conn)
-    from dataclasses import replace
-
     postings = tuple(
         replace(p, party=names[ids[p.party]]) if p.party is not None else p for p in draft.postings
     )
     return replace(draft, postings=postings)
+
+
+def _recorded_refs(conn: Connection, refs: Iterable[str]) -> dict[str, int]:
+    """Entry ids of the references already recorded, looked up in chunks (one query per 500)."""
+    wanted = sorted(set(refs))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found.update({r.ref: r.id for r in conn.execute(select(ENTRY.c.ref, ENTRY.c.id).where(ENTRY.c.ref.in_(chunk)))})
+    return found
 
 
 def append_entries(
@@ -172,6 +179,8 @@ def append_entries(
     who = recorded_by or current_user()
     known = account_ids(conn)
     party_ids = _resolve_parties(conn, drafts)
+    names = party_names(conn) if party_ids else {}
+    recorded_refs = _recorded_refs(conn, (d.ref for d in drafts if d.ref is not None))
     closed = closed_through(conn)
     head_id, head_hash = chain_head(conn)
     now = utc_now()
@@ -182,9 +191,11 @@ def append_entries(
     reversed_in_batch: set[int] = set()
     for raw in drafts:
         validate_entry(raw, known)
-        draft = _canonical_party_names(conn, raw, party_ids)
+        draft = _canonical_party_names(raw, party_ids, names)
         if draft.ref is not None:
-            previous = refs_in_batch.get(draft.ref) or _entry_by_ref(conn, draft.ref)
+            previous = refs_in_batch.get(draft.ref)
+            if previous is None and draft.ref in recorded_refs:
+                previous = get_entry(conn, recorded_refs[draft.ref])
             if previous is not None:
                 if same_content(previous.draft(), draft):
                     results.append(Recorded(previous, created=False))
@@ -283,11 +294,6 @@ def close_period(engine: Engine, through: date, memo: str | None = None) -> Reco
 
 
 # --- reading -----------------------------------------------------------------------------
-
-
-def _entry_by_ref(conn: Connection, ref: str) -> RecordedEntry | None:
-    row = conn.execute(select(ENTRY.c.id).where(ENTRY.c.ref == ref)).first()
-    return get_entry(conn, row[0]) if row else None
 
 
 def _entry_query() -> Select[Any]:
