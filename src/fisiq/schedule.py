@@ -50,6 +50,7 @@ from decimal import (
 
 from dateutil.relativedelta import relativedelta
 
+from fisiq.errors import FisiqError
 from fisiq.money import MoneyError, check_storable, currency_exponent, quantize
 
 # 34 significant digits (IEEE decimal128): loan amounts have at most 15, rates a handful, so
@@ -61,7 +62,7 @@ METHODS: tuple[str, ...] = ("annuity", "equal-principal", "bullet")
 MAX_TERM = 600  # installments: fifty years of monthly payments is already far beyond any loan
 
 
-class LoanError(ValueError):
+class LoanError(FisiqError):
     """Loan terms or a loan event that fisiq refuses; the message says why in one line."""
 
 
