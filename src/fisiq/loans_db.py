@@ -1,0 +1,646 @@
+"""Loans in storage: the only SQL about loans. Records loans and their events, posts entries.
+
+A loan row holds the approved terms; `loan_event` rows hold what happened to it (one row
+per event, with the entry it posted in `entry_id`):
+
+| kind | entry (DESIGN.md) | folded as |
+|---|---|---|
+| `disbursed` | Principal [borrower] / Cash | `loans.Disbursed` |
+| `interest` | Interest-Receivable [borrower] / Income:Interest:Loans | (posting only) |
+| `repaid` | Cash / Interest-Receivable, Principal [borrower] | `loans.Repaid` |
+| `rescheduled` | none (details: the new terms) | `loans.Rescheduled` |
+| `written-off` | Allowance (up to its balance), Loan-Loss-Provision / Principal; Income:Interest:Loans / Interest-Receivable | `loans.WrittenOff` |
+| `recovered` | Cash / Income:Recoveries [borrower] | `loans.Recovered` |
+
+Every lifecycle operation runs in ONE `db.write_transaction`: it reads the loan, checks
+(cash, limits, the loan's state), posts and records, all under the ledger's write lock, so
+two concurrent commands can never both pass a check that only one of them may pass.
+Interest is posted once per installment: the entry's ref and the event's ref are
+`loan-N-interest-K` (both unique in the database), and operations dated t first post the
+interest fallen due through t that is not posted yet.
+
+Settings (table `setting`, latest row per key wins): `loan.max_borrower_share` (percent of
+the capital paid in, default 10) and `loan.provision_rates` (JSON `[[min days, "rate"], ...]`,
+default `loans.DEFAULT_PROVISION_RATES`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select
+
+from fisiq import loans
+from fisiq.db import read_transaction, utc_now, write_transaction
+from fisiq.entries import EntryDraft, Posting
+from fisiq.ledger import ACCOUNT, ENTRY, POSTING, append_entry, balances, current_user
+from fisiq.models import Loan, LoanEvent, Party, Setting
+from fisiq.money import from_minor, to_minor
+from fisiq.schedule import LoanError, LoanTerms, build_schedule
+
+LOAN = Loan.__table__  # type: ignore[attr-defined]
+EVENT = LoanEvent.__table__  # type: ignore[attr-defined]
+PARTY = Party.__table__  # type: ignore[attr-defined]
+SETTING = Setting.__table__  # type: ignore[attr-defined]
+
+CASH = "Assets:Cash"
+PRINCIPAL = "Assets:Loans:Principal"
+RECEIVABLE = "Assets:Loans:Interest-Receivable"
+ALLOWANCE = "Assets:Loans:Allowance"
+INTEREST_INCOME = "Income:Interest:Loans"
+RECOVERIES = "Income:Recoveries"
+PROVISION_EXPENSE = "Expenses:Loan-Loss-Provision"
+CAPITAL_ACCOUNTS = ("Equity:Paid-In-Capital", "Liabilities:Investor-Loans")
+
+MAX_BORROWER_SHARE = "loan.max_borrower_share"
+PROVISION_RATES = "loan.provision_rates"
+DEFAULT_MAX_BORROWER_SHARE = Decimal("10")  # percent of the capital paid in
+STATUSES = ("approved", "active", "restructured", "closed", "written-off")
+
+_DOMAIN_KINDS = ("disbursed", "repaid", "rescheduled", "written-off", "recovered")
+
+
+# --- what is read ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    id: int
+    kind: str
+    date: date
+    amount: Decimal | None
+    entry_id: int | None
+    details: dict[str, Any]
+    ref: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LoanRecord:
+    """A loan as stored: its approved terms, its borrower and every event in recorded order."""
+
+    id: int
+    borrower_id: int
+    borrower: str
+    terms: LoanTerms
+    approved_on: date
+    ref: str | None
+    purpose: str | None
+    events: tuple[EventRow, ...] = field(default_factory=tuple)
+
+    @property
+    def currency(self) -> str:
+        return self.terms.currency
+
+    @property
+    def link(self) -> str:
+        return f"loan:{self.id}"
+
+    def domain_events(self) -> list[loans.LoanEvent]:
+        out: list[loans.LoanEvent] = []
+        for e in self.events:
+            if e.kind == "disbursed":
+                out.append(loans.Disbursed(e.date, _amount(e)))
+            elif e.kind == "repaid":
+                out.append(loans.Repaid(e.date, _amount(e)))
+            elif e.kind == "rescheduled":
+                out.append(loans.Rescheduled(e.date, terms_from_json(e.details["terms"])))
+            elif e.kind == "written-off":
+                out.append(loans.WrittenOff(e.date, _amount(e)))
+            elif e.kind == "recovered":
+                out.append(loans.Recovered(e.date, _amount(e)))
+        return out
+
+    def posted_interest(self) -> dict[int, date]:
+        """Installment number -> due date of the interest already posted."""
+        return {int(e.details["installment"]): e.date for e in self.events if e.kind == "interest"}
+
+    def last_event_date(self) -> date | None:
+        dates = [e.date for e in self.events if e.kind in _DOMAIN_KINDS]
+        return max(dates) if dates else None
+
+    def disbursed_on(self) -> date | None:
+        return next((e.date for e in self.events if e.kind == "disbursed"), None)
+
+    def position(self, as_of: date) -> loans.Position:
+        return loans.loan_position(self.terms, self.domain_events(), as_of)
+
+
+def _amount(e: EventRow) -> Decimal:
+    assert e.amount is not None
+    return e.amount
+
+
+def terms_json(terms: LoanTerms) -> dict[str, Any]:
+    return {
+        "principal": str(terms.principal), "currency": terms.currency, "annual_rate": str(terms.annual_rate),
+        "term": terms.term, "first_due": terms.first_due.isoformat(), "frequency": terms.frequency,
+        "method": terms.method, "grace": terms.grace,
+    }
+
+
+def terms_from_json(doc: dict[str, Any]) -> LoanTerms:
+    return LoanTerms(
+        Decimal(doc["principal"]), doc["currency"], Decimal(doc["annual_rate"]), int(doc["term"]),
+        date.fromisoformat(doc["first_due"]), doc["frequency"], doc["method"], int(doc["grace"]),
+    )
+
+
+def _as_date(value: object) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _record(conn: Connection, row: Any, borrower: str) -> LoanRecord:
+    terms = LoanTerms(
+        from_minor(int(row.principal), row.currency), row.currency, Decimal(row.annual_rate), int(row.term),
+        _as_date(row.first_due), row.frequency, row.method, int(row.grace),
+    )
+    events = tuple(
+        EventRow(
+            e.id, e.kind, _as_date(e.date),
+            from_minor(int(e.amount), row.currency) if e.amount is not None else None,
+            e.entry_id, json.loads(e.details) if e.details else {}, e.ref,
+        )
+        for e in conn.execute(select(EVENT).where(EVENT.c.loan_id == row.id).order_by(EVENT.c.id))
+    )
+    return LoanRecord(row.id, row.borrower_id, borrower, terms, _as_date(row.approved_on), row.ref, row.purpose, events)
+
+
+def get_loan(conn: Connection, loan_id: int) -> LoanRecord:
+    """The loan with its events; LoanError when there is no such loan."""
+    row = conn.execute(
+        select(LOAN, PARTY.c.name.label("borrower")).join(PARTY, PARTY.c.id == LOAN.c.borrower_id)
+        .where(LOAN.c.id == loan_id)
+    ).first()
+    if row is None:
+        raise LoanError(f"there is no loan {loan_id} (see `fisiq loan list`)")
+    return _record(conn, row, row.borrower)
+
+
+def list_loans(conn: Connection) -> list[LoanRecord]:
+    rows = conn.execute(
+        select(LOAN, PARTY.c.name.label("borrower")).join(PARTY, PARTY.c.id == LOAN.c.borrower_id).order_by(LOAN.c.id)
+    ).all()
+    return [_record(conn, r, r.borrower) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class BorrowerInfo:
+    id: int
+    name: str
+    country: str | None
+    region: str | None
+    sector: str | None
+    women_led: bool
+    youth_led: bool
+
+
+def borrowers(conn: Connection) -> dict[int, BorrowerInfo]:
+    rows = conn.execute(
+        select(PARTY.c.id, PARTY.c.name, PARTY.c.country, PARTY.c.region, PARTY.c.sector,
+               PARTY.c.women_led, PARTY.c.youth_led).where(PARTY.c.id.in_(select(LOAN.c.borrower_id)))
+    )
+    return {r.id: BorrowerInfo(r.id, r.name, r.country, r.region, r.sector, bool(r.women_led), bool(r.youth_led))
+            for r in rows}
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+
+def get_setting(conn: Connection, key: str) -> str | None:
+    """The value in force for `key` (its latest row), or None."""
+    row = conn.execute(select(SETTING.c.value).where(SETTING.c.key == key).order_by(SETTING.c.id.desc()).limit(1)).first()
+    return row[0] if row else None
+
+
+def put_setting(conn: Connection, key: str, value: str) -> None:
+    """Record a new value for `key` (settings are append-only: the latest row wins)."""
+    conn.execute(insert(SETTING), {"key": key, "value": value, "recorded_at": utc_now(), "recorded_by": current_user()})
+
+
+def parse_share(text: str) -> Decimal:
+    try:
+        value = Decimal(text.strip().rstrip("%"))
+    except InvalidOperation:
+        raise LoanError(f"borrower share {text!r} is not a percentage like 10 or 12.5") from None
+    if not value.is_finite() or value <= 0 or value > 100:
+        raise LoanError(f"borrower share must be more than 0 and at most 100 percent, not {text}")
+    return value
+
+
+def max_borrower_share(conn: Connection) -> Decimal:
+    value = get_setting(conn, MAX_BORROWER_SHARE)
+    return Decimal(value) if value is not None else DEFAULT_MAX_BORROWER_SHARE
+
+
+def parse_rates(text: str) -> tuple[tuple[int, Decimal], ...]:
+    """Provision rates typed as `0:1,1:5,31:25,91:50,181:100` (days past due: percent)."""
+    rates: list[tuple[int, Decimal]] = []
+    for part in text.split(","):
+        days, sep, pct = part.strip().partition(":")
+        try:
+            if not sep:
+                raise ValueError
+            rate = Decimal(pct.strip().rstrip("%")) / 100
+            rates.append((int(days), rate))
+        except (ValueError, InvalidOperation):
+            raise LoanError(
+                f"provision rates {text!r}: write DAYS:PERCENT pairs, e.g. 0:1,1:5,31:25,91:50,181:100"
+            ) from None
+    loans.provision_rate(0, rates)  # checks order and range
+    return tuple(rates)
+
+
+def provision_rates(conn: Connection) -> tuple[tuple[int, Decimal], ...]:
+    value = get_setting(conn, PROVISION_RATES)
+    if value is None:
+        return loans.DEFAULT_PROVISION_RATES
+    return tuple((int(d), Decimal(r)) for d, r in json.loads(value))
+
+
+@dataclass(frozen=True, slots=True)
+class LoanSettings:
+    max_borrower_share: Decimal
+    provision_rates: tuple[tuple[int, Decimal], ...]
+
+
+def read_settings(engine: Engine) -> LoanSettings:
+    with read_transaction(engine) as conn:
+        return LoanSettings(max_borrower_share(conn), provision_rates(conn))
+
+
+def set_limits(
+    engine: Engine, *, max_share: Decimal | None = None, rates: Sequence[tuple[int, Decimal]] | None = None
+) -> LoanSettings:
+    """Record new lending settings (None: unchanged) and return those in force."""
+    with write_transaction(engine) as conn:
+        if max_share is not None:
+            put_setting(conn, MAX_BORROWER_SHARE, str(max_share))
+        if rates is not None:
+            loans.provision_rate(0, rates)
+            put_setting(conn, PROVISION_RATES, json.dumps([[d, str(r)] for d, r in rates]))
+        return LoanSettings(max_borrower_share(conn), provision_rates(conn))
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def _event(
+    conn: Connection, loan: LoanRecord, kind: str, on: date, amount: Decimal | None = None,
+    entry_id: int | None = None, details: dict[str, Any] | None = None, ref: str | None = None,
+) -> None:
+    conn.execute(
+        insert(EVENT),
+        {
+            "loan_id": loan.id, "kind": kind, "date": on,
+            "amount": to_minor(amount, loan.currency) if amount is not None else None,
+            "entry_id": entry_id, "details": json.dumps(details, sort_keys=True) if details else None,
+            "ref": ref, "recorded_at": utc_now(), "recorded_by": current_user(),
+        },
+    )
+
+
+def _balance(conn: Connection, account: str, currency: str, *, as_of: date | None = None,
+             party_id: int | None = None, link: str | None = None) -> Decimal:
+    rows = balances(conn, as_of=as_of, party_id=party_id, accounts=[account], link=link)
+    return sum((b.amount for b in rows if b.currency == currency), from_minor(0, currency))
+
+
+def _post(conn: Connection, loan: LoanRecord, on: date, memo: str, postings: Sequence[Posting], kind: str,
+          ref: str | None = None) -> int:
+    legs = tuple(p for p in postings if p.amount != 0)
+    result = append_entry(conn, EntryDraft(on, memo[:500], legs, kind=kind, link=loan.link, ref=ref))
+    return result.entry.id
+
+
+def add_loan(
+    engine: Engine, borrower: str, terms: LoanTerms, *, approved_on: date, ref: str | None = None,
+    purpose: str | None = None,
+) -> tuple[LoanRecord, bool]:
+    """Record an approved loan (no entry yet); returns (loan, created). Same ref and terms: no-op."""
+    build_schedule(terms)  # refuses bad terms before anything is written
+    if approved_on >= terms.first_due:
+        raise LoanError(f"the approval date {approved_on} must come before the first due date {terms.first_due}")
+    from fisiq.ledger import find_party_id
+
+    with write_transaction(engine) as conn:
+        party_id = find_party_id(conn, borrower)
+        if party_id is None:
+            raise LoanError(f"unknown borrower {borrower!r} (add it with `fisiq party add NAME --kind borrower`)")
+        kind = conn.execute(select(PARTY.c.kind).where(PARTY.c.id == party_id)).scalar()
+        if kind != "borrower":
+            raise LoanError(f"{borrower!r} is a {kind}, not a borrower")
+        if ref is not None:
+            existing = conn.execute(select(LOAN.c.id).where(LOAN.c.ref == ref)).scalar()
+            if existing is not None:
+                loan = get_loan(conn, existing)
+                if loan.terms == terms and loan.borrower_id == party_id:
+                    return loan, False
+                raise LoanError(f"reference {ref!r} is already loan {existing} with other terms; use a new reference")
+        new_id = conn.execute(
+            insert(LOAN).returning(LOAN.c.id),
+            {
+                "borrower_id": party_id, "currency": terms.currency, "principal": to_minor(terms.principal, terms.currency),
+                "annual_rate": str(terms.annual_rate), "term": terms.term, "frequency": terms.frequency,
+                "method": terms.method, "grace": terms.grace, "first_due": terms.first_due, "approved_on": approved_on,
+                "ref": ref, "purpose": purpose, "recorded_at": utc_now(), "recorded_by": current_user(),
+            },
+        ).scalar_one()
+        return get_loan(conn, int(new_id)), True
+
+
+def _check_order(loan: LoanRecord, what: str, on: date) -> None:
+    disbursed = loan.disbursed_on()
+    if disbursed is not None and on < disbursed:
+        raise LoanError(f"{what} on {on} is before the disbursement of loan {loan.id} on {disbursed}")
+    last = loan.last_event_date()
+    if last is not None and on < last:
+        raise LoanError(f"{what} on {on} is dated before loan {loan.id}'s last event on {last}; record events in date order")
+
+
+def _check_posted_interest(loan: LoanRecord, what: str, on: date) -> None:
+    """A change of contract at `on` may not undo interest already posted for a later due date."""
+    later = sorted(d for d in loan.posted_interest().values() if d > on)
+    if later:
+        raise LoanError(
+            f"{what} on {on}: interest due on {later[0]} is already posted for loan {loan.id}; "
+            "date it on or after that, or reverse the interest entries first"
+        )
+
+
+def _post_interest(conn: Connection, loan: LoanRecord, through: date) -> tuple[LoanRecord, Decimal]:
+    """Post the interest of `loan` fallen due through `through` and not posted yet (once each)."""
+    due = loans.interest_falling_due(loan.terms, loan.domain_events(), through, loan.posted_interest())
+    total = from_minor(0, loan.currency)
+    for item in due:
+        ref = f"loan-{loan.id}-interest-{item.number}"
+        entry_id = _post(
+            conn, loan, item.due, f"Loan {loan.id}: interest of installment {item.number} falls due",
+            [Posting(RECEIVABLE, item.interest, loan.currency, loan.borrower),
+             Posting(INTEREST_INCOME, -item.interest, loan.currency)],
+            "loan-interest", ref,
+        )
+        _event(conn, loan, "interest", item.due, item.interest, entry_id, {"installment": item.number}, ref)
+        total += item.interest
+    return (get_loan(conn, loan.id) if due else loan), total
+
+
+def _cash_floor(conn: Connection, currency: str, on: date) -> Decimal:
+    """The lowest cash balance from `on` onwards (postings dated later count too)."""
+    balance = _balance(conn, CASH, currency, as_of=on)
+    lowest = balance
+    rows = conn.execute(
+        select(POSTING.c.entry_date, func.sum(POSTING.c.amount))
+        .join(ACCOUNT, ACCOUNT.c.id == POSTING.c.account_id)
+        .where(ACCOUNT.c.name == CASH, POSTING.c.currency == currency, POSTING.c.entry_date > on)
+        .group_by(POSTING.c.entry_date).order_by(POSTING.c.entry_date)
+    )
+    for _day, total in rows:
+        balance += from_minor(int(total), currency)
+        lowest = min(lowest, balance)
+    return lowest
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an operation did: the loan afterwards, the entries it posted, and figures."""
+
+    loan: LoanRecord
+    entry_ids: tuple[int, ...] = ()
+    created: bool = True
+    figures: dict[str, Decimal] = field(default_factory=dict)
+
+
+def disburse(engine: Engine, loan_id: int, on: date) -> Outcome:
+    """Pay the loan out, if cash stays non-negative and the borrower limit holds."""
+    with write_transaction(engine) as conn:
+        loan = get_loan(conn, loan_id)
+        cur = loan.currency
+        if loan.disbursed_on() is not None:
+            raise LoanError(f"loan {loan.id} was already disbursed on {loan.disbursed_on()}")
+        if on < loan.approved_on:
+            raise LoanError(f"disbursement on {on} is before loan {loan.id} was approved on {loan.approved_on}")
+        amount = loan.terms.principal
+        loans.loan_position(loan.terms, [*loan.domain_events(), loans.Disbursed(on, amount)], on)  # the rules
+        cash = _cash_floor(conn, cur, on)
+        if cash < amount:
+            raise LoanError(
+                f"cannot disburse {amount} {cur} on {on}: the fund's cash would go negative "
+                f"(at most {max(cash, from_minor(0, cur))} {cur} available from that date on)"
+            )
+        capital = -sum((_balance(conn, a, cur, as_of=on) for a in CAPITAL_ACCOUNTS), from_minor(0, cur))
+        share = max_borrower_share(conn)
+        exposure = _balance(conn, PRINCIPAL, cur, as_of=on, party_id=loan.borrower_id) + amount
+        if exposure * 100 > share * capital:
+            pct = (exposure * 100 / capital).quantize(Decimal("0.01")) if capital > 0 else None
+            raise LoanError(
+                f"cannot disburse loan {loan.id}: {loan.borrower}'s outstanding principal would be {exposure} {cur}, "
+                + (f"{pct} % of the capital paid in ({capital} {cur})" if pct is not None else "with no capital paid in")
+                + f"; the limit is {share} % (`fisiq loan limits`)"
+            )
+        entry_id = _post(
+            conn, loan, on, f"Loan {loan.id} disbursed to {loan.borrower}",
+            [Posting(PRINCIPAL, amount, cur, loan.borrower), Posting(CASH, -amount, cur)], "loan-disbursement",
+        )
+        _event(conn, loan, "disbursed", on, amount, entry_id)
+        return Outcome(get_loan(conn, loan.id), (entry_id,), figures={"amount": amount})
+
+
+def accrue(engine: Engine, through: date) -> list[tuple[int, Decimal]]:
+    """Post every loan's interest fallen due through `through`, once; returns (loan id, amount) posted."""
+    posted: list[tuple[int, Decimal]] = []
+    with write_transaction(engine) as conn:
+        for loan in list_loans(conn):
+            if loan.disbursed_on() is None:
+                continue
+            _, total = _post_interest(conn, loan, through)
+            if total:
+                posted.append((loan.id, total))
+    return posted
+
+
+def repay(engine: Engine, loan_id: int, amount: Decimal, on: date, ref: str | None = None) -> Outcome:
+    """Record a repayment: interest fallen due is posted first, then the amount is allocated."""
+    with write_transaction(engine) as conn:
+        loan = get_loan(conn, loan_id)
+        cur = loan.currency
+        if ref is not None:
+            same = conn.execute(select(EVENT).where(EVENT.c.ref == ref)).first()
+            if same is not None:
+                if (same.loan_id, same.kind, _as_date(same.date), same.amount) == (
+                    loan.id, "repaid", on, _minor_or_none(amount, cur)
+                ):
+                    return Outcome(loan, (same.entry_id,), created=False)
+                raise LoanError(f"reference {ref!r} is already recorded with other content; use a new reference")
+        if loan.disbursed_on() is None:
+            raise LoanError(f"cannot record a repayment on {on}: loan {loan.id} has not been disbursed")
+        _check_order(loan, "repayment", on)
+        loans.allocate_repayment(loan.terms, loan.domain_events(), on, amount)  # refuse before posting interest
+        loan, _ = _post_interest(conn, loan, on)
+        alloc = loans.allocate_repayment(loan.terms, loan.domain_events(), on, amount)
+        after = loans.loan_position(loan.terms, [*loan.domain_events(), loans.Repaid(on, amount)], on)
+        if after.status == "closed":
+            _check_posted_interest(loan, "a repayment that closes the loan", on)
+        entry_id = _post(
+            conn, loan, on, f"Loan {loan.id}: repayment from {loan.borrower}",
+            [Posting(CASH, amount, cur), Posting(RECEIVABLE, -alloc.interest, cur, loan.borrower),
+             Posting(PRINCIPAL, -alloc.principal, cur, loan.borrower)],
+            "loan-repayment", ref,
+        )
+        _event(conn, loan, "repaid", on, amount, entry_id,
+               {"interest": str(alloc.interest), "principal": str(alloc.principal)}, ref)
+        return Outcome(get_loan(conn, loan.id), (entry_id,),
+                       figures={"interest": alloc.interest, "principal": alloc.principal})
+
+
+def _minor_or_none(amount: Decimal, currency: str) -> int | None:
+    try:
+        return to_minor(amount, currency)
+    except Exception:
+        return None
+
+
+def reschedule(
+    engine: Engine, loan_id: int, on: date, *, annual_rate: Decimal | None = None, term: int,
+    first_due: date, frequency: str | None = None, method: str | None = None, grace: int = 0,
+) -> Outcome:
+    """New terms for the outstanding principal from `on`; the loan becomes restructured."""
+    with write_transaction(engine) as conn:
+        loan = get_loan(conn, loan_id)
+        _check_order(loan, "reschedule", on)
+        _check_posted_interest(loan, "a reschedule", on)
+        position = loans.loan_position(loan.terms, loan.domain_events(), on)
+        if position.status not in ("active", "restructured"):
+            raise LoanError(f"cannot reschedule loan {loan.id}: it is {position.status}")
+        current = position.terms
+        terms = LoanTerms(
+            position.outstanding_principal, loan.currency,
+            annual_rate if annual_rate is not None else current.annual_rate, term, first_due,
+            frequency or current.frequency, method or current.method, grace,
+        )
+        loans.loan_position(loan.terms, [*loan.domain_events(), loans.Rescheduled(on, terms)], on)  # the rules
+        loan, _ = _post_interest(conn, loan, on)
+        _event(conn, loan, "rescheduled", on, terms.principal, None, {"terms": terms_json(terms)})
+        return Outcome(get_loan(conn, loan.id), (), figures={"principal": terms.principal})
+
+
+def write_off(engine: Engine, loan_id: int, on: date, reason: str) -> Outcome:
+    """Give up on the whole outstanding principal (and reverse the unpaid interest receivable)."""
+    with write_transaction(engine) as conn:
+        loan = get_loan(conn, loan_id)
+        cur = loan.currency
+        _check_order(loan, "write-off", on)
+        _check_posted_interest(loan, "a write-off", on)
+        before = loans.loan_position(loan.terms, loan.domain_events(), on)
+        amount = before.outstanding_principal
+        if before.status not in ("active", "restructured") or amount <= 0:
+            raise LoanError(f"cannot write off loan {loan.id} on {on}: it is {before.status}")
+        loan, _ = _post_interest(conn, loan, on)
+        after = loans.loan_position(loan.terms, [*loan.domain_events(), loans.WrittenOff(on, amount)], on)
+        interest = after.interest_written_off
+        allowance = -_balance(conn, ALLOWANCE, cur, as_of=on)
+        from_allowance = min(max(allowance, from_minor(0, cur)), amount)
+        entry_id = _post(
+            conn, loan, on, f"Loan {loan.id} written off: {reason}",
+            [Posting(ALLOWANCE, from_allowance, cur), Posting(PROVISION_EXPENSE, amount - from_allowance, cur),
+             Posting(PRINCIPAL, -amount, cur, loan.borrower),
+             Posting(INTEREST_INCOME, interest, cur), Posting(RECEIVABLE, -interest, cur, loan.borrower)],
+            "loan-write-off",
+        )
+        _event(conn, loan, "written-off", on, amount, entry_id,
+               {"reason": reason, "interest": str(interest), "from_allowance": str(from_allowance)})
+        return Outcome(get_loan(conn, loan.id), (entry_id,),
+                       figures={"principal": amount, "interest": interest, "from_allowance": from_allowance})
+
+
+def recover(engine: Engine, loan_id: int, amount: Decimal, on: date, ref: str | None = None) -> Outcome:
+    """Cash received after a write-off: Cash / Income:Recoveries [borrower]."""
+    with write_transaction(engine) as conn:
+        loan = get_loan(conn, loan_id)
+        cur = loan.currency
+        if ref is not None:
+            same = conn.execute(select(EVENT).where(EVENT.c.ref == ref)).first()
+            if same is not None:
+                if (same.loan_id, same.kind, _as_date(same.date), same.amount) == (
+                    loan.id, "recovered", on, _minor_or_none(amount, cur)
+                ):
+                    return Outcome(loan, (same.entry_id,), created=False)
+                raise LoanError(f"reference {ref!r} is already recorded with other content; use a new reference")
+        _check_order(loan, "recovery", on)
+        loans.loan_position(loan.terms, [*loan.domain_events(), loans.Recovered(on, amount)], on)  # the rules
+        entry_id = _post(
+            conn, loan, on, f"Loan {loan.id}: recovery from {loan.borrower} after write-off",
+            [Posting(CASH, amount, cur), Posting(RECOVERIES, -amount, cur, loan.borrower)], "loan-recovery", ref,
+        )
+        _event(conn, loan, "recovered", on, amount, entry_id, None, ref)
+        return Outcome(get_loan(conn, loan.id), (entry_id,), figures={"amount": amount})
+
+
+@dataclass(frozen=True, slots=True)
+class Provision:
+    currency: str
+    required: Decimal
+    before: Decimal  # the allowance before (a positive amount)
+    change: Decimal  # posted: positive adds to the allowance, negative releases it
+    entry_id: int | None
+
+
+def provision(engine: Engine, as_of: date) -> list[Provision]:
+    """Bring the allowance for loan losses to what the portfolio needs as of `as_of` (per currency)."""
+    out: list[Provision] = []
+    with write_transaction(engine) as conn:
+        last = conn.execute(select(func.max(ENTRY.c.date)).where(ENTRY.c.kind == "loan-provision")).scalar()
+        if last is not None and as_of < _as_date(last):
+            raise LoanError(f"provision as of {as_of} is before the last provision on {_as_date(last)}")
+        rates = provision_rates(conn)
+        positions: dict[str, list[loans.Position]] = {}
+        for loan in list_loans(conn):
+            if loan.disbursed_on() is not None and loan.disbursed_on() <= as_of:  # type: ignore[operator]
+                positions.setdefault(loan.currency, []).append(loan.position(as_of))
+        currencies = set(positions) | {b.currency for b in balances(conn, as_of=as_of, accounts=[ALLOWANCE])}
+        for cur in sorted(currencies):
+            required = loans.required_allowance(positions.get(cur, []), rates, cur)
+            before = -_balance(conn, ALLOWANCE, cur, as_of=as_of)
+            change = required - before
+            entry_id = None
+            if change:
+                entry_id = append_entry(conn, EntryDraft(
+                    as_of, f"Allowance for loan losses as of {as_of}: {before} -> {required} {cur}",
+                    (Posting(PROVISION_EXPENSE, change, cur), Posting(ALLOWANCE, -change, cur)),
+                    kind="loan-provision",
+                )).entry.id
+            out.append(Provision(cur, required, before, change, entry_id))
+    return out
+
+
+# --- reading helpers for the CLI and tests ------------------------------------------------------
+
+
+def read_loan(engine: Engine, loan_id: int) -> LoanRecord:
+    with read_transaction(engine) as conn:
+        return get_loan(conn, loan_id)
+
+
+def read_loans(engine: Engine) -> list[LoanRecord]:
+    with read_transaction(engine) as conn:
+        return list_loans(conn)
+
+
+def ledger_figures(conn: Connection, loan: LoanRecord, as_of: date | None = None) -> dict[str, Decimal]:
+    """The ledger's balances of the loan's own entries (link loan:N), for checks and `loan show`."""
+    cur = loan.currency
+    return {
+        "principal": _balance(conn, PRINCIPAL, cur, as_of=as_of, party_id=loan.borrower_id, link=loan.link),
+        "interest_receivable": _balance(conn, RECEIVABLE, cur, as_of=as_of, party_id=loan.borrower_id, link=loan.link),
+        "interest_income": -_balance(conn, INTEREST_INCOME, cur, as_of=as_of, link=loan.link),
+        "recoveries": -_balance(conn, RECOVERIES, cur, as_of=as_of, link=loan.link),
+    }
+
+
+def portfolio_input(engine: Engine, as_of: date) -> tuple[list[LoanRecord], dict[int, BorrowerInfo]]:
+    with read_transaction(engine) as conn:
+        return list_loans(conn), borrowers(conn)

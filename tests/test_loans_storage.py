@@ -1,0 +1,232 @@
+"""Loans in storage: every lifecycle operation, its entries, its refusals (nothing written).
+
+Runs on SQLite and, with FISIQ_TEST_DATABASE_URL, on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import Engine
+
+from fisiq import db, loans_db
+from fisiq.errors import FisiqError
+from fisiq.schedule import LoanError, LoanTerms
+from _loans_support import (
+    D,
+    add_capital,
+    add_party,
+    assert_loan_matches_ledger,
+    balance,
+    chain_head,
+    trial_total,
+)
+
+WORKED = LoanTerms(D("1200.00"), "CAD", D("12"), 3, date(2018, 5, 1))  # schedule: docs/loans.md
+
+
+def _loan(engine: Engine, terms: LoanTerms = WORKED, name: str = "Coopérative Femmes de Thiès", **kw: object) -> int:
+    try:
+        add_party(engine, name, region="Africa", country="SN")
+    except Exception:
+        pass  # already there
+    loan, created = loans_db.add_loan(engine, name, terms, approved_on=date(2018, 3, 31), **kw)  # type: ignore[arg-type]
+    assert created
+    return loan.id
+
+
+def test_worked_example_disburse_accrue_repay(engine: Engine) -> None:
+    add_capital(engine, D("75000.00"))
+    loan_id = _loan(engine)
+    loans_db.disburse(engine, loan_id, date(2018, 4, 1))
+    # Interest falls due on 05-01 (1200.00 x 1 % = 12.00) and 06-01 (803.97 x 1 % = 8.0397 -> 8.04).
+    assert loans_db.accrue(engine, date(2018, 6, 1)) == [(loan_id, D("20.04"))]
+    assert loans_db.accrue(engine, date(2018, 6, 1)) == []  # once
+    out = loans_db.repay(engine, loan_id, D("500.00"), date(2018, 6, 2))
+    # 500.00 pays the 20.04 interest first, then 479.96 principal: 396.03 (inst. 1) + 83.93 (inst. 2).
+    assert out.figures == {"interest": D("20.04"), "principal": D("479.96")}
+    assert balance(engine, "Assets:Cash") == D("74300.00")  # 75000 - 1200 + 500
+    assert balance(engine, "Assets:Loans:Principal") == D("720.04")  # 1200 - 479.96
+    assert balance(engine, "Assets:Loans:Interest-Receivable") == D("0.00")
+    assert balance(engine, "Income:Interest:Loans") == D("-20.04")
+    assert trial_total(engine) == 0
+    assert_loan_matches_ledger(engine, loan_id, date(2018, 6, 2))
+
+
+def test_add_loan_refusals_write_nothing(engine: Engine) -> None:
+    add_party(engine, "MRIF", "government")
+    before = chain_head(engine)
+    with pytest.raises(LoanError, match="unknown borrower"):
+        loans_db.add_loan(engine, "Nobody", WORKED, approved_on=date(2018, 3, 1))
+    with pytest.raises(LoanError, match="not a borrower"):
+        loans_db.add_loan(engine, "MRIF", WORKED, approved_on=date(2018, 3, 1))
+    add_party(engine, "Jeunes de Jacmel", region="Haiti")
+    with pytest.raises(LoanError, match="between 0 and 100"):
+        loans_db.add_loan(engine, "Jeunes de Jacmel", LoanTerms(D("100"), "CAD", D("101"), 3, date(2018, 5, 1)),
+                          approved_on=date(2018, 3, 1))
+    with pytest.raises(LoanError, match="between 1 and"):
+        loans_db.add_loan(engine, "Jeunes de Jacmel", LoanTerms(D("100"), "CAD", D("5"), 0, date(2018, 5, 1)),
+                          approved_on=date(2018, 3, 1))
+    with pytest.raises(LoanError, match="approval date"):
+        loans_db.add_loan(engine, "Jeunes de Jacmel", WORKED, approved_on=date(2018, 5, 1))
+    assert loans_db.read_loans(engine) == []
+    assert chain_head(engine) == before
+
+
+def test_loan_reference_is_an_idempotency_key(engine: Engine) -> None:
+    add_party(engine, "Jeunes de Jacmel", region="Haiti")
+    first, created = loans_db.add_loan(engine, "Jeunes de Jacmel", WORKED, approved_on=date(2018, 3, 1), ref="L-1")
+    again, created_again = loans_db.add_loan(engine, "Jeunes de Jacmel", WORKED, approved_on=date(2018, 3, 1), ref="L-1")
+    assert created and not created_again and again.id == first.id
+    other = LoanTerms(D("1300.00"), "CAD", D("12"), 3, date(2018, 5, 1))
+    with pytest.raises(LoanError, match="other terms"):
+        loans_db.add_loan(engine, "Jeunes de Jacmel", other, approved_on=date(2018, 3, 1), ref="L-1")
+
+
+def test_disbursement_refused_without_cash_or_over_the_limit(engine: Engine) -> None:
+    add_capital(engine, D("1000.00"))
+    loan_id = _loan(engine)
+    before = chain_head(engine)
+    with pytest.raises(LoanError, match="cash would go negative"):
+        loans_db.disburse(engine, loan_id, date(2018, 4, 1))
+    add_capital(engine, D("10000.00"), date(2018, 3, 30))  # capital 11,000: the limit is 10 % = 1,100
+    before = chain_head(engine)
+    with pytest.raises(LoanError, match=r"10 %"):
+        loans_db.disburse(engine, loan_id, date(2018, 4, 1))
+    assert chain_head(engine) == before
+    settings = loans_db.set_limits(engine, max_share=D("15"))
+    assert settings.max_borrower_share == D("15")
+    out = loans_db.disburse(engine, loan_id, date(2018, 4, 1))
+    assert out.loan.disbursed_on() == date(2018, 4, 1)
+    with pytest.raises(LoanError, match="already disbursed"):
+        loans_db.disburse(engine, loan_id, date(2018, 4, 2))
+
+
+def test_cash_check_counts_later_payments(engine: Engine) -> None:
+    """Cash on the date suffices, but a later outflow already recorded would go negative."""
+    from fisiq import ledger
+    from fisiq.entries import EntryDraft, Posting
+
+    add_capital(engine, D("20000.00"))
+    ledger.record_entry(engine, EntryDraft(date(2018, 6, 1), "fees", (
+        Posting("Expenses:Operations", D("19000.00")), Posting("Assets:Cash", D("-19000.00")))))
+    loans_db.set_limits(engine, max_share=D("100"))
+    loan_id = _loan(engine)
+    with pytest.raises(LoanError, match="cash would go negative"):
+        loans_db.disburse(engine, loan_id, date(2018, 4, 1))
+
+
+def test_repayment_posts_due_interest_first_and_refuses_overpayment(engine: Engine) -> None:
+    add_capital(engine, D("75000.00"))
+    loan_id = _loan(engine)
+    loans_db.disburse(engine, loan_id, date(2018, 4, 1))
+    before = chain_head(engine)
+    with pytest.raises(LoanError, match="more than is owed"):
+        loans_db.repay(engine, loan_id, D("1212.01"), date(2018, 5, 1))  # owed: 1200 + 12.00
+    with pytest.raises(LoanError, match="before the disbursement"):
+        loans_db.repay(engine, loan_id, D("10"), date(2018, 3, 31))
+    with pytest.raises(FisiqError):
+        loans_db.repay(engine, loan_id, D("0"), date(2018, 5, 1))
+    with pytest.raises(FisiqError):
+        loans_db.repay(engine, 99, D("10"), date(2018, 5, 1))
+    assert chain_head(engine) == before
+    # Without any accrual run, the repayment posts the 12.00 due on 05-01 itself.
+    out = loans_db.repay(engine, loan_id, D("1212.00"), date(2018, 5, 1), ref="BANK-1")
+    assert out.figures == {"interest": D("12.00"), "principal": D("1200.00")}
+    assert out.loan.position(date(2018, 5, 1)).status == "closed"
+    assert loans_db.accrue(engine, date(2018, 12, 31)) == []  # closed: nothing more falls due
+    again = loans_db.repay(engine, loan_id, D("1212.00"), date(2018, 5, 1), ref="BANK-1")
+    assert not again.created
+    assert balance(engine, "Assets:Loans:Principal") == 0
+    assert balance(engine, "Assets:Loans:Interest-Receivable") == 0
+    assert_loan_matches_ledger(engine, loan_id, date(2018, 12, 31))
+
+
+def test_prepayment_reduces_the_nearest_installments(engine: Engine) -> None:
+    add_capital(engine, D("75000.00"))
+    loan_id = _loan(engine)
+    loans_db.disburse(engine, loan_id, date(2018, 4, 1))
+    out = loans_db.repay(engine, loan_id, D("800.00"), date(2018, 4, 15))
+    assert out.figures == {"interest": D("0.00"), "principal": D("800.00")}
+    p = out.loan.position(date(2018, 4, 15))
+    assert [i.principal_paid for i in p.installments] == [D("396.03"), D("399.99"), D("3.98")]
+    # The contract is not recalculated: the scheduled interest still falls due.
+    assert loans_db.accrue(engine, date(2018, 7, 1)) == [(loan_id, D("24.08"))]
+    assert_loan_matches_ledger(engine, loan_id, date(2018, 7, 1))
+
+
+def test_reschedule_keeps_history_and_marks_restructured(engine: Engine) -> None:
+    add_capital(engine, D("75000.00"))
+    loan_id = _loan(engine)
+    loans_db.disburse(engine, loan_id, date(2018, 4, 1))
+    loans_db.accrue(engine, date(2018, 6, 1))
+    with pytest.raises(LoanError, match="already posted"):
+        loans_db.reschedule(engine, loan_id, date(2018, 5, 15), term=6, first_due=date(2018, 7, 1))
+    out = loans_db.reschedule(engine, loan_id, date(2018, 6, 15), term=6, first_due=date(2018, 7, 15))
+    assert out.figures["principal"] == D("1200.00")  # nothing was repaid
+    p = out.loan.position(date(2018, 6, 15))
+    assert p.status == "restructured"
+    assert [i.number for i in p.installments][:3] == [1, 2, 3]  # two kept + the new ones from 3
+    assert p.interest_due_unpaid == D("20.04")  # the reschedule does not capitalize interest
+    kinds = [e.kind for e in out.loan.events]
+    assert kinds == ["disbursed", "interest", "interest", "rescheduled"]
+    loans_db.repay(engine, loan_id, D("100.00"), date(2018, 7, 15))
+    assert_loan_matches_ledger(engine, loan_id, date(2018, 7, 15))
+    assert trial_total(engine) == 0
+
+
+def test_write_off_uses_the_allowance_then_the_expense_and_recovery(engine: Engine) -> None:
+    add_capital(engine, D("75000.00"))
+    loan_id = _loan(engine)
+    loans_db.disburse(engine, loan_id, date(2018, 4, 1))
+    # 2018-09-30: installment 1 unpaid since 05-01: 152 days past due -> 50 % of 1200.00.
+    (prov,) = loans_db.provision(engine, date(2018, 9, 30))
+    assert (prov.required, prov.change) == (D("600.00"), D("600.00"))
+    assert loans_db.provision(engine, date(2018, 9, 30))[0].entry_id is None  # only the change is posted
+    with pytest.raises(LoanError, match="before the last provision"):
+        loans_db.provision(engine, date(2018, 9, 1))
+    out = loans_db.write_off(engine, loan_id, date(2018, 10, 1), "cooperative dissolved")
+    # Interest due and unpaid: 12.00 + 8.04 + 4.04 = 24.08, posted, then reversed from income.
+    assert out.figures == {"principal": D("1200.00"), "interest": D("24.08"), "from_allowance": D("600.00")}
+    assert balance(engine, "Assets:Loans:Allowance") == 0
+    assert balance(engine, "Expenses:Loan-Loss-Provision") == D("1200.00")  # 600 provision + 600 rest
+    assert balance(engine, "Assets:Loans:Principal") == 0
+    assert balance(engine, "Assets:Loans:Interest-Receivable") == 0
+    assert balance(engine, "Income:Interest:Loans") == 0
+    with pytest.raises(LoanError, match="recovery"):
+        loans_db.repay(engine, loan_id, D("10.00"), date(2018, 11, 1))
+    loans_db.recover(engine, loan_id, D("500.00"), date(2018, 11, 1))
+    with pytest.raises(LoanError, match="more than the"):
+        loans_db.recover(engine, loan_id, D("724.09"), date(2018, 11, 2))  # ceiling 1224.08
+    assert balance(engine, "Income:Recoveries") == D("-500.00")
+    assert balance(engine, "Assets:Cash") == D("74300.00")
+    # Nothing outstanding: the next provision has nothing to require and the allowance is 0.
+    assert loans_db.provision(engine, date(2018, 12, 31))[0].change == 0
+    assert_loan_matches_ledger(engine, loan_id, date(2018, 12, 31))
+    assert trial_total(engine) == 0
+
+
+def test_provision_releases_when_arrears_are_paid(engine: Engine) -> None:
+    add_capital(engine, D("75000.00"))
+    loan_id = _loan(engine)
+    loans_db.disburse(engine, loan_id, date(2018, 4, 1))
+    (p1,) = loans_db.provision(engine, date(2018, 5, 31))  # 30 days late: 5 % of 1200 = 60.00
+    assert p1.required == D("60.00")
+    loans_db.repay(engine, loan_id, D("408.03"), date(2018, 5, 31))  # installment 1 paid
+    (p2,) = loans_db.provision(engine, date(2018, 5, 31))  # current: 1 % of 803.97 = 8.0397 -> 8.04
+    assert (p2.required, p2.change) == (D("8.04"), D("-51.96"))
+    assert balance(engine, "Assets:Loans:Allowance") == D("-8.04")
+
+
+def test_provision_rates_are_settings(engine: Engine) -> None:
+    rates = loans_db.parse_rates("0:0,1:10,31:100")
+    assert loans_db.set_limits(engine, rates=rates).provision_rates == ((0, D("0")), (1, D("0.1")), (31, D("1")))
+    with pytest.raises(LoanError):
+        loans_db.parse_rates("5:1,1:5")
+    with pytest.raises(LoanError):
+        loans_db.parse_rates("0:150")
+    with pytest.raises(LoanError):
+        loans_db.parse_share("0")
+    with db.read_transaction(engine) as conn:
+        assert loans_db.max_borrower_share(conn) == D("10")
