@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,24 +13,42 @@ app = sub_app("Audit: verify the hash chain and the invariants of the books.")
 
 
 @app.command("verify")
-def verify(ctx: typer.Context, as_json: Annotated[bool, json_option()] = False) -> None:
+def verify(
+    ctx: typer.Context,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option("--checkpoint", help="An export file: also prove the ledger still extends its checkpoint."),
+    ] = None,
+    as_json: Annotated[bool, json_option()] = False,
+) -> None:
     """Check every entry's hash and link, that each balances, and that the books sum to zero.
 
+    With --checkpoint FILE, also check that the ledger still holds the entries that the export
+    FILE ended with (so a removed tail or a recomputed chain is caught).
     Exit 0 when all holds; exit 1 naming the first entry that fails.
-    Example: fisiq audit verify
+    Example: fisiq audit verify --checkpoint fisiq-2019.jsonl
     """
     from fisiq import db
     from fisiq import ledger as books
+    from fisiq.checkpoint import extends_checkpoint
+    from fisiq.entries import ChainProblem
+    from fisiq.export import read_checkpoint
 
+    mark = read_checkpoint(str(checkpoint)) if checkpoint is not None else None
     with ledger(ctx) as engine, db.read_transaction(engine) as conn:
         problem = books.verify(conn)
         head_id, head_hash = books.chain_head(conn)
+        if problem is None and mark is not None:
+            broken = extends_checkpoint(conn, mark.entries, mark.head)
+            if broken is not None:
+                problem = ChainProblem(head_id + 1 if head_id < mark.entries else mark.entries, broken)
     if as_json:
         print_json({
             "ok": problem is None,
             "entries": head_id,
             "head": head_hash,
             "problem": None if problem is None else {"entry": problem.entry_id, "message": problem.message},
+            "checkpoint": None if mark is None else {"entries": mark.entries, "head": mark.head},
         })
     if problem is not None:
         if not as_json:
@@ -37,3 +56,5 @@ def verify(ctx: typer.Context, as_json: Annotated[bool, json_option()] = False) 
         raise typer.Exit(1)
     if not as_json:
         typer.echo(f"OK: {head_id} entries, chain head {head_hash}; every entry balances, the books sum to zero.")
+        if mark is not None:
+            typer.echo(f"The ledger extends the checkpoint of {checkpoint} ({mark.entries} entries, head {mark.head}).")

@@ -8,6 +8,7 @@ import typer
 
 from fisiq import __version__
 from fisiq.cli import accounts, audit, entries, period, reports
+from fisiq.cli import config, export, statements
 from fisiq.cli.common import FisiqGroup, State, fail, target_from
 
 app = typer.Typer(
@@ -90,6 +91,11 @@ app.add_typer(entries.app, name="entry")
 app.add_typer(reports.app, name="report")
 app.add_typer(audit.app, name="audit")
 app.add_typer(period.app, name="period")
+app.add_typer(config.app, name="config")
+app.command("export")(export.export)
+app.command("restore")(export.restore)
+reports.app.command("balance-sheet")(statements.balance_sheet)
+reports.app.command("income")(statements.income)
 
 
 def main() -> None:

@@ -1,0 +1,30 @@
+"""Checkpoints: proof that the ledger still extends a chain head seen earlier.
+
+An export ends with a checkpoint (how many entries the ledger had, and the last one's hash).
+`fisiq audit verify` alone proves the chain is internally consistent; it cannot see that the
+last entries were removed, or that someone recomputed every hash after changing an entry.
+Comparing with a checkpoint kept elsewhere catches both.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, select
+
+from fisiq.entries import GENESIS_HASH
+from fisiq.ledger import ENTRY, chain_head
+
+
+def extends_checkpoint(conn: Connection, count: int, head_hash: str) -> str | None:
+    """None when the ledger has at least `count` entries and entry `count` has `head_hash`;
+    otherwise the problem, in one sentence."""
+    have, _ = chain_head(conn)
+    if count == 0:
+        return None if head_hash == GENESIS_HASH else "a checkpoint of 0 entries must carry the genesis hash"
+    if have < count:
+        return (f"the ledger has {have} entries but the checkpoint recorded {count}: "
+                f"entries {have + 1} to {count} were removed")
+    found = conn.execute(select(ENTRY.c.hash).where(ENTRY.c.id == count)).scalar()
+    if found != head_hash:
+        return (f"entry {count} has hash {str(found)[:12]}… but the checkpoint recorded {head_hash[:12]}…: "
+                "the chain was rewritten since the checkpoint")
+    return None

@@ -1,0 +1,266 @@
+"""Restoring a ledger from a jsonl export: the same entries, hashes, authors and times.
+
+`restore_journal` reads the file line by line (streaming), checks every entry's hash and its
+link to the previous one before anything is written, and writes in one write transaction:
+all or nothing. Rows go in as `ledger.append_entries` writes them, postings before their
+entry, so the database's triggers check each entry again (next id, previous hash, balance,
+closed periods). It refuses a ledger that already has entries.
+
+The file carries the chart of accounts (accounts missing from the ledger are opened; one with
+another type is refused), the parties (inserted with their recorded fields; a party of the
+same name already present is kept), the entries, and the checkpoint, which must match the
+last entry: a truncated file is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select
+
+from fisiq import accounts as chart
+from fisiq.db import utc_now, write_transaction
+from fisiq.entries import (
+    GENESIS_HASH,
+    PERIOD_CLOSE,
+    EntryError,
+    Posting,
+    RecordedEntry,
+    compute_hash,
+    parse_date,
+    validate_entry,
+)
+from fisiq.errors import LedgerError
+from fisiq.export import JOURNAL_FORMAT, JOURNAL_VERSION, Checkpoint
+from fisiq.ledger import ACCOUNT, ENTRY, PARTY, POSTING, account_ids, chain_head
+from fisiq.money import MoneyError, parse_amount, to_minor
+
+BATCH = 1000
+
+
+class RestoreError(LedgerError):
+    """A journal file that cannot be restored; the message names the line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Restored:
+    entries: int
+    head: str
+    accounts_added: int
+    parties_added: int
+
+
+def party_rows(conn: Connection) -> list[dict[str, object]]:
+    """Every party with every stored column but its id, in the order they were recorded."""
+    columns = [c for c in PARTY.c if c.name != "id"]
+    rows = conn.execute(select(*columns).order_by(PARTY.c.id))
+    out = []
+    for row in rows:
+        doc = dict(row._mapping)
+        for col in columns:
+            if isinstance(doc[col.name], int) and col.type.python_type is bool:
+                doc[col.name] = bool(doc[col.name])
+        out.append(doc)
+    return out
+
+
+def _entry(doc: Any, where: str) -> RecordedEntry:
+    try:
+        postings = []
+        for p in doc["postings"]:
+            currency = p["currency"]
+            postings.append(Posting(p["account"], parse_amount(p["amount"], currency), currency, p["party"]))
+        entry = RecordedEntry(
+            id=doc["id"],
+            date=parse_date(doc["date"]),
+            memo=doc["memo"],
+            kind=doc["kind"],
+            ref=doc["ref"],
+            link=doc["link"],
+            reverses=doc["reverses"],
+            recorded_by=doc["recorded_by"],
+            recorded_at=doc["recorded_at"],
+            prev_hash=doc["prev_hash"],
+            hash=doc["hash"],
+            postings=tuple(postings),
+        )
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise RestoreError(f"{where}: not a fisiq entry ({type(exc).__name__}: {exc})") from None
+    except (MoneyError, EntryError) as exc:
+        raise RestoreError(f"{where}: {exc}") from None
+    if not isinstance(entry.id, int) or not all(isinstance(v, str) for v in (
+        entry.memo, entry.kind, entry.recorded_by, entry.recorded_at, entry.prev_hash, entry.hash,
+    )):
+        raise RestoreError(f"{where}: not a fisiq entry (wrong field types)")
+    return entry
+
+
+class _Writer:
+    """Buffers rows of checked entries and writes them in batches, postings first."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.accounts = account_ids(conn)
+        self.parties = {name: pid for pid, name in conn.execute(select(PARTY.c.id, PARTY.c.name))}
+        self.postings: list[dict[str, object]] = []
+        self.entries: list[dict[str, object]] = []
+
+    def add(self, e: RecordedEntry, where: str) -> None:
+        for line, p in enumerate(e.postings, start=1):
+            party_id = None
+            if p.party is not None:
+                party_id = self.parties.get(p.party)
+                if party_id is None:
+                    raise RestoreError(f"{where}: party {p.party!r} is not among the file's parties")
+            self.postings.append({
+                "entry_id": e.id, "line": line, "entry_date": e.date, "account_id": self.accounts[p.account],
+                "party_id": party_id, "currency": p.currency, "amount": to_minor(p.amount, p.currency),
+            })
+        self.entries.append({
+            "id": e.id, "date": e.date, "memo": e.memo, "kind": e.kind, "ref": e.ref, "link": e.link,
+            "reverses": e.reverses, "recorded_by": e.recorded_by, "recorded_at": e.recorded_at,
+            "prev_hash": e.prev_hash, "hash": e.hash,
+        })
+        if len(self.entries) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.postings:
+            self.conn.execute(insert(POSTING), self.postings)
+        if self.entries:
+            self.conn.execute(insert(ENTRY), self.entries)
+        self.postings, self.entries = [], []
+
+
+def restore_journal(engine: Engine, lines: Iterable[str], *, source: str = "file") -> Restored:
+    """Rebuild the journal of a jsonl export into a ledger without entries (see the module doc)."""
+    with write_transaction(engine) as conn:
+        count, _ = chain_head(conn)
+        if count:
+            raise RestoreError(f"the ledger already has {count} entries; restore into a new ledger (`fisiq init`)")
+        return _restore(conn, lines, source)
+
+
+def _restore(conn: Connection, lines: Iterable[str], source: str) -> Restored:
+    writer: _Writer | None = None
+    accounts_added = parties_added = 0
+    expected_id, head = 1, GENESIS_HASH
+    closed: date | None = None
+    reversed_ids: set[int] = set()
+    checkpoint: Checkpoint | None = None
+    started = False
+    party_columns = {c.name for c in PARTY.c} - {"id"}
+    for number, raw in enumerate(lines, start=1):
+        where = f"{source} line {number}"
+        if not raw.strip():
+            continue
+        if checkpoint is not None:
+            raise RestoreError(f"{where}: text after the checkpoint line")
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            raise RestoreError(f"{where}: not JSON") from None
+        if not isinstance(doc, dict) or len(doc) != 1:
+            raise RestoreError(f"{where}: not a line of a fisiq jsonl export")
+        (kind, body), = doc.items()
+        if not started:
+            if kind != "fisiq" or not isinstance(body, dict) or body.get("format") != JOURNAL_FORMAT:
+                raise RestoreError(f"{where}: not a fisiq jsonl export (no header line)")
+            if body.get("version") != JOURNAL_VERSION:
+                raise RestoreError(f"{where}: journal version {body.get('version')} is not one this fisiq reads")
+            if body.get("from") is not None or body.get("to") is not None:
+                raise RestoreError(f"{where}: this export covers only some dates (--from/--to); "
+                                   "restore needs an export of the whole ledger")
+            started = True
+            continue
+        if not isinstance(body, dict):
+            raise RestoreError(f"{where}: not a line of a fisiq jsonl export")
+        if kind == "account":
+            if writer is not None:
+                raise RestoreError(f"{where}: accounts must come before the entries")
+            accounts_added += _account(conn, body, where)
+        elif kind == "party":
+            if writer is not None:
+                raise RestoreError(f"{where}: parties must come before the entries")
+            unknown = set(body) - party_columns
+            if unknown or "name" not in body:
+                raise RestoreError(f"{where}: party fields {sorted(unknown)} are unknown to this fisiq")
+            exists = conn.execute(select(PARTY.c.id).where(PARTY.c.name == body["name"])).first()
+            if exists is None:
+                conn.execute(insert(PARTY), body)
+                parties_added += 1
+        elif kind == "entry":
+            writer = writer or _Writer(conn)
+            entry = _entry(body, where)
+            _check(entry, expected_id, head, closed, reversed_ids, writer.accounts, where)
+            if entry.kind == PERIOD_CLOSE:
+                closed = entry.date if closed is None else max(closed, entry.date)
+            if entry.reverses is not None:
+                reversed_ids.add(entry.reverses)
+            writer.add(entry, where)
+            expected_id, head = entry.id + 1, entry.hash
+        elif kind == "checkpoint":
+            entries, head_hash = body.get("entries"), body.get("head")
+            if not isinstance(entries, int) or not isinstance(head_hash, str):
+                raise RestoreError(f"{where}: a checkpoint needs entries and head")
+            checkpoint = Checkpoint(entries, head_hash)
+        else:
+            raise RestoreError(f"{where}: unknown line kind {kind!r}")
+    if not started:
+        raise RestoreError(f"{source} is empty")
+    if checkpoint is None:
+        raise RestoreError(f"{source} has no checkpoint line: it is incomplete (cut short?); nothing restored")
+    if checkpoint != Checkpoint(expected_id - 1, head):
+        raise RestoreError(
+            f"{source}: its checkpoint says {checkpoint.entries} entries ending in {checkpoint.head[:12]}…, "
+            f"the file holds {expected_id - 1} ending in {head[:12]}…; nothing restored"
+        )
+    if writer is not None:
+        writer.flush()
+    return Restored(expected_id - 1, head, accounts_added, parties_added)
+
+
+def _account(conn: Connection, body: dict[str, Any], where: str) -> int:
+    name, type_text = body.get("name"), body.get("type")
+    if not isinstance(name, str) or not isinstance(type_text, str):
+        raise RestoreError(f"{where}: an account needs a name and a type")
+    try:
+        account_type = chart.parse_type(type_text)
+        chart.check_account_name(name, account_type)
+    except chart.AccountError as exc:
+        raise RestoreError(f"{where}: {exc}") from None
+    found = conn.execute(select(ACCOUNT.c.type).where(ACCOUNT.c.name == name)).first()
+    if found is not None:
+        if found[0] != account_type.value:
+            raise RestoreError(f"{where}: account {name} is a {found[0]} in this ledger, a {type_text} in the file")
+        return 0
+    description = body.get("description") or ""
+    conn.execute(insert(ACCOUNT), {"name": name, "type": account_type.value, "description": str(description),
+                                   "recorded_at": utc_now()})
+    return 1
+
+
+def _check(
+    e: RecordedEntry, expected_id: int, head: str, closed: date | None, reversed_ids: set[int],
+    accounts: dict[str, int], where: str,
+) -> None:
+    """Everything `verify_chain` and `append_entries` check, before the entry is written."""
+    if e.id != expected_id:
+        raise RestoreError(f"{where}: entry {e.id} where entry {expected_id} was expected "
+                           "(the file must hold the whole chain from entry 1)")
+    if e.prev_hash != head:
+        raise RestoreError(f"{where}: entry {e.id} does not follow the previous entry's hash")
+    if compute_hash(e) != e.hash:
+        raise RestoreError(f"{where}: entry {e.id}'s content does not match its hash (altered)")
+    try:
+        validate_entry(e.draft(), accounts)
+    except EntryError as exc:
+        raise RestoreError(f"{where}: entry {e.id}: {exc}") from None
+    if closed is not None and e.date <= closed:
+        raise RestoreError(f"{where}: entry {e.id} is dated inside a closed period (closed through {closed})")
+    if e.reverses is not None and (not 0 < e.reverses < e.id or e.reverses in reversed_ids):
+        raise RestoreError(f"{where}: entry {e.id} reverses entry {e.reverses}, which it cannot")

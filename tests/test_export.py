@@ -1,0 +1,264 @@
+"""Exports for auditors: CSV safe in a spreadsheet, jsonl restored byte for byte, checkpoints."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, insert
+from typer.testing import CliRunner
+
+from fisiq import db
+from fisiq import ledger as books
+from fisiq.cli.main import app
+from fisiq.db import open_ledger, utc_now
+from fisiq.entries import EntryDraft, Posting
+from fisiq.export import Checkpoint, neutralize, parse_checkpoint, read_checkpoint
+from fisiq.names import name_key, skeleton
+
+runner = CliRunner()
+
+
+def cli(target: str, *args: str) -> Any:
+    return runner.invoke(app, ["--db", target, *args])
+
+
+def ok(result: Any) -> Any:
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def add_party(engine: Engine, name: str, kind: str = "investor") -> None:
+    """A party as stored (written directly, so names a person could not type are possible)."""
+    with db.write_transaction(engine) as conn:
+        conn.execute(insert(books.PARTY), {
+            "name": name, "name_key": name_key(name) or name, "skeleton": skeleton(name) or name, "kind": kind,
+            "recorded_at": utc_now(), "recorded_by": "test",
+        })
+
+
+def record(engine: Engine, day: str, memo: str, *legs: tuple[str, str, str, str | None], ref: str | None = None) -> int:
+    postings = tuple(Posting(a, Decimal(amount), cur, party) for a, amount, cur, party in legs)
+    return books.record_entry(engine, EntryDraft(date.fromisoformat(day), memo, postings, ref=ref)).entry.id
+
+
+def small_ledger(engine: Engine) -> None:
+    add_party(engine, "Ministère des Relations internationales et de la Francophonie", "government")
+    add_party(engine, "Coopérative d'Épargne, Jacmel: Femmes", "borrower")
+    record(engine, "2018-03-31", "MRIF: premier investissement",
+           ("Assets:Cash", "75000.00", "CAD", None),
+           ("Equity:Paid-In-Capital", "-75000.00", "CAD", "Ministère des Relations internationales et de la Francophonie"),
+           ref="MRIF-1")
+    record(engine, "2018-06-01", "Prêt \"Jacmel\" ; 1er décaissement",
+           ("Assets:Loans:Principal", "1500", "XOF", "Coopérative d'Épargne, Jacmel: Femmes"),
+           ("Assets:Cash", "-1500", "XOF", None),
+           ("Assets:Loans:Principal", "20.00", "USD", "Coopérative d'Épargne, Jacmel: Femmes"),
+           ("Assets:Cash", "-20.00", "USD", None))
+
+
+def test_neutralize_rule() -> None:
+    for bad in ("=1+2", "+33 1", "-12", "@SUM(A1)", "\tx", "\rx"):
+        assert neutralize(bad) == "'" + bad
+    for good in ("Ministère", "12", "", "'quoted", " =spaced"):
+        assert neutralize(good) == good
+    assert neutralize(None) == ""
+
+
+def test_csv_neutralizes_text_cells_and_keeps_amounts_numbers(ledgers: Any, tmp_path: Path) -> None:
+    target = ledgers.target()
+    engine = open_ledger(target)
+    try:
+        for name in ("=HYPERLINK(\"http://x\")", "+Plus", "-Moins", "@Arobase"):
+            add_party(engine, name)
+        memos = ["=1+2", "+33", "-minus", "@cmd", "\tTab", "\rReturn", "plain"]
+        for i, memo in enumerate(memos):
+            party = ["=HYPERLINK(\"http://x\")", "+Plus", "-Moins", "@Arobase", None, None, None][i]
+            record(engine, "2018-05-01", memo, ("Expenses:Operations", "12.50", "CAD", party),
+                   ("Assets:Cash", "-12.50", "CAD", None), ref=f"=ref-{i}")
+    finally:
+        engine.dispose()
+    out = tmp_path / "x.csv"
+    ok(cli(target, "export", "--format", "csv", "-o", str(out)))
+    with out.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    header, body, last = rows[0], rows[1:-1], rows[-1]
+    assert header[:9] == ["entry", "line", "date", "kind", "account", "party", "amount", "currency", "memo"]
+    col = {name: i for i, name in enumerate(header)}
+    assert len(body) == 2 * len(memos)
+    for row in body:
+        for name in ("kind", "account", "party", "memo", "ref", "link"):
+            assert not row[col[name]].startswith(("=", "+", "-", "@", "\t", "\r")), row
+        Decimal(row[col["amount"]])  # a plain number
+        assert row[col["amount"]] in ("12.50", "-12.50")
+    assert [row[col["memo"]] for row in body[::2]] == ["'=1+2", "'+33", "'-minus", "'@cmd", "'\tTab", "'\rReturn", "plain"]
+    assert body[0][col["party"]] == "'=HYPERLINK(\"http://x\")"
+    assert body[0][col["ref"]] == "'=ref-0"
+    assert parse_checkpoint(last[0]) is not None and len(last) == 1
+
+
+def test_period_close_is_a_csv_row_without_amount(fisiq: Any, tmp_path: Path, target: str) -> None:
+    ok(fisiq("entry", "add", "--date", "2018-03-01", "-m", "ops", "-p", "Expenses:Operations 1", "-p", "Assets:Cash"))
+    ok(fisiq("period", "close", "2018-03-31"))
+    out = tmp_path / "x.csv"
+    ok(fisiq("export", "-f", "csv", "-o", str(out)))
+    rows = list(csv.reader(out.open(encoding="utf-8", newline="")))
+    assert rows[3][:8] == ["2", "", "2018-03-31", "period-close", "", "", "", ""]
+    assert read_checkpoint(str(out)).entries == 2
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "beancount", "ledger"])
+def test_every_format_ends_with_the_chain_head(ledgers: Any, tmp_path: Path, fmt: str) -> None:
+    target = ledgers.target()
+    engine = open_ledger(target)
+    try:
+        small_ledger(engine)
+        with db.read_transaction(engine) as conn:
+            head = books.chain_head(conn)
+    finally:
+        engine.dispose()
+    out = tmp_path / f"x.{fmt}"
+    result = ok(cli(target, "export", "--format", fmt, "-o", str(out)))
+    assert "Exported 2 entries (6 postings)" in result.stdout
+    assert read_checkpoint(str(out)) == Checkpoint(*head)
+    ok(cli(target, "audit", "verify", "--checkpoint", str(out)))
+
+
+def test_date_range_and_usage_errors(fisiq: Any, tmp_path: Path) -> None:
+    for day in ("2018-01-10", "2018-02-10", "2018-03-10"):
+        ok(fisiq("entry", "add", "--date", day, "-m", f"op {day}", "-p", "Expenses:Operations 1", "-p", "Assets:Cash"))
+    out = tmp_path / "feb.jsonl"
+    ok(fisiq("export", "-f", "jsonl", "--from", "2018-02-01", "--to", "2018-02-28", "-o", str(out)))
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [d["entry"]["date"] for d in lines if "entry" in d] == ["2018-02-10"]
+    assert lines[0]["fisiq"]["from"] == "2018-02-01"
+    assert lines[-1] == {"checkpoint": {"entries": 3, "head": lines[-1]["checkpoint"]["head"]}}
+    bad = fisiq("export", "-f", "xlsx", "-o", str(out))
+    assert bad.exit_code == 1 and "--format" in bad.output
+    assert fisiq("export", "-f", "csv", "-o", str(out), "--from", "2018-03-01", "--to", "2018-01-01").exit_code == 1
+
+
+def test_jsonl_restore_is_byte_identical(ledgers: Any, tmp_path: Path) -> None:
+    source = ledgers.target()
+    engine = open_ledger(source)
+    try:
+        small_ledger(engine)
+        books.reverse_entry(engine, 2, date(2018, 7, 1), "recorded twice")
+        books.close_period(engine, date(2018, 12, 31))
+        record(engine, "2019-01-15", "after the close", ("Expenses:Operations", "3.00", "CAD", None),
+               ("Assets:Cash", "-3.00", "CAD", None))
+    finally:
+        engine.dispose()
+    first = tmp_path / "first.jsonl"
+    ok(cli(source, "export", "-f", "jsonl", "-o", str(first)))
+    copy = ledgers.target()
+    result = ok(cli(copy, "restore", str(first)))
+    assert "Restored 5 entries" in result.stdout
+    second = tmp_path / "second.jsonl"
+    ok(cli(copy, "export", "-f", "jsonl", "-o", str(second)))
+    assert first.read_bytes() == second.read_bytes()
+    heads = [json.loads(ok(cli(t, "audit", "verify", "--json")).stdout)["head"] for t in (source, copy)]
+    assert heads[0] == heads[1]
+    shown = [json.loads(ok(cli(t, "entry", "show", "3", "--json")).stdout) for t in (source, copy)]
+    assert shown[0] == shown[1] and shown[0]["reverses"] == 2
+    # A non-empty ledger is refused, and nothing is written.
+    again = cli(copy, "restore", str(first))
+    assert again.exit_code == 1 and "already has 5 entries" in again.output
+
+
+def test_restore_refuses_altered_truncated_and_partial_files(ledgers: Any, tmp_path: Path) -> None:
+    source = ledgers.target()
+    engine = open_ledger(source)
+    try:
+        small_ledger(engine)
+    finally:
+        engine.dispose()
+    full = tmp_path / "full.jsonl"
+    ok(cli(source, "export", "-f", "jsonl", "-o", str(full)))
+    lines = full.read_text(encoding="utf-8").splitlines(keepends=True)
+    cases = {
+        "altered": "".join(line.replace("premier investissement", "premier investissemenT") for line in lines),
+        "truncated": "".join(lines[:-2]),
+        "no checkpoint": "".join(lines[:-1]),
+        "dropped entry": "".join(line for line in lines if '"id":1,' not in line),
+    }
+    messages = {"altered": "does not match its hash", "truncated": "no checkpoint",
+                "no checkpoint": "no checkpoint", "dropped entry": "entry 1 was expected"}
+    for name, text in cases.items():
+        bad = tmp_path / f"{name.replace(' ', '-')}.jsonl"
+        bad.write_text(text, encoding="utf-8")
+        target = ledgers.target()
+        result = cli(target, "restore", str(bad))
+        assert result.exit_code == 1, (name, result.output)
+        assert messages[name] in result.output, (name, result.output)
+        assert json.loads(ok(cli(target, "audit", "verify", "--json")).stdout)["entries"] == 0, name
+    partial = tmp_path / "partial.jsonl"
+    ok(cli(source, "export", "-f", "jsonl", "--to", "2018-04-30", "-o", str(partial)))
+    result = cli(ledgers.target(), "restore", str(partial))
+    assert result.exit_code == 1 and "whole ledger" in result.output
+
+
+def test_import_dispatches_a_jsonl_file_to_restore(ledgers: Any, tmp_path: Path) -> None:
+    if not any(c.name == "import" for c in app.registered_commands):
+        pytest.skip("no `fisiq import` command")
+    source = ledgers.target()
+    engine = open_ledger(source)
+    try:
+        small_ledger(engine)
+    finally:
+        engine.dispose()
+    full = tmp_path / "full.jsonl"
+    ok(cli(source, "export", "-f", "jsonl", "-o", str(full)))
+    result = ok(cli(ledgers.target(), "import", str(full)))
+    assert "Restored 2 entries" in result.stdout
+
+
+def test_checkpoint_catches_a_removed_tail_and_a_recomputed_chain(ledgers: Any, tmp_path: Path) -> None:
+    """A ledger that verifies on its own still fails against a checkpoint it no longer extends."""
+    source = ledgers.target()
+    engine = open_ledger(source)
+    try:
+        small_ledger(engine)
+        early = tmp_path / "early.jsonl"
+        ok(cli(source, "export", "-f", "jsonl", "-o", str(early)))
+        record(engine, "2018-09-01", "third", ("Expenses:Operations", "5.00", "CAD", None),
+               ("Assets:Cash", "-5.00", "CAD", None))
+    finally:
+        engine.dispose()
+    later = tmp_path / "later.beancount"
+    ok(cli(source, "export", "-f", "beancount", "-o", str(later)))
+    ok(cli(source, "audit", "verify", "--checkpoint", str(early)))  # the ledger extends an older checkpoint
+
+    # The same books without their last entry: the chain verifies, the checkpoint does not.
+    shortened = ledgers.target()
+    ok(cli(shortened, "restore", str(early)))
+    ok(cli(shortened, "audit", "verify"))
+    result = cli(shortened, "audit", "verify", "--checkpoint", str(later), "--json")
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is False and doc["problem"]["entry"] == 3 and "removed" in doc["problem"]["message"]
+    assert doc["checkpoint"]["entries"] == 3
+
+    # The same two entries, then a different third one with every hash recomputed.
+    rewritten = ledgers.target()
+    ok(cli(rewritten, "restore", str(early)))
+    engine = open_ledger(rewritten)
+    try:
+        record(engine, "2018-09-01", "third, changed", ("Expenses:Operations", "500.00", "CAD", None),
+               ("Assets:Cash", "-500.00", "CAD", None))
+    finally:
+        engine.dispose()
+    ok(cli(rewritten, "audit", "verify"))
+    result = cli(rewritten, "audit", "verify", "--checkpoint", str(later))
+    assert result.exit_code == 1 and "rewritten" in result.output and "entry 3" in result.output
+
+
+def test_verify_refuses_a_file_without_checkpoint(fisiq: Any, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.txt"
+    junk.write_text("hello\n", encoding="utf-8")
+    result = fisiq("audit", "verify", "--checkpoint", str(junk))
+    assert result.exit_code == 1 and "does not end with a fisiq checkpoint" in result.output
