@@ -2,7 +2,13 @@
 """Build the default ledger (ledger/fisiq.db) from the bundled facts and show the reports.
 
 Run by `python3 dev.py demo`. The ledger is rebuilt from scratch each time, so what it shows
-always comes from the reviewed files in this folder.
+always comes from the reviewed files in this folder:
+
+1. `fisiq init` — the ledger and its standard chart;
+2. `members.csv` — the AQOCI member organizations, as parties of kind member;
+3. `fisiq-2018-parties.csv` — the other investors the annual report names;
+4. `fisiq-2018.csv` — the campaign's facts from the 2017-2018 annual report (`fisiq import`);
+5. the reports: campaign progress, then the board report once fisiq has one.
 """
 
 from __future__ import annotations
@@ -14,9 +20,28 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
+# The steps, as fisiq command lines (without --db). Tests run the same list.
+BUILD: tuple[tuple[str, ...], ...] = (
+    ("init",),
+    ("party", "import", str(HERE / "members.csv"), "--kind", "member"),
+    ("party", "import", str(HERE / "fisiq-2018-parties.csv")),
+    ("import", str(HERE / "fisiq-2018.csv")),
+)
+SHOW: tuple[tuple[str, ...], ...] = (
+    ("progress",),
+    ("audit", "verify"),
+)
+# The board report, shown when this fisiq has it (`fisiq report board`).
+BOARD = ("report", "board")
+
+
+def has_command(fisiq: str, words: tuple[str, ...]) -> bool:
+    result = subprocess.run([fisiq, *words, "--help"], capture_output=True)
+    return result.returncode == 0
+
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fisiq", default="fisiq", help="the fisiq command to run")
     parser.add_argument("--db", default=str(HERE / "fisiq.db"), help="where to build the ledger")
     args = parser.parse_args()
@@ -29,13 +54,12 @@ def main() -> None:
         if result.returncode != 0:
             sys.exit(result.returncode)
 
-    fisiq("init")
-    # A small example until the fund's 2018 facts are bundled: the Québec ministry's first
-    # investment of 75 000 $ (annual report 2017-2018, FISIQ section).
-    fisiq("entry", "add", "--date", "2018-03-31", "--memo", "MRIF: premier investissement de 75 000 $",
-          "-p", "Assets:Cash 75000.00", "-p", "Equity:Paid-In-Capital -75000.00", "--ref", "fisiq-2018-mrif")
-    fisiq("report", "trial-balance")
-    fisiq("audit", "verify")
+    for step in BUILD:
+        fisiq(*step)
+    for step in SHOW:
+        fisiq(*step)
+    if has_command(args.fisiq, BOARD):
+        fisiq(*BOARD)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import typer
 
 from fisiq import __version__
 from fisiq.cli import accounts, audit, entries, period, reports
-from fisiq.cli import config, export, statements
+from fisiq.cli import commitments, config, export, imports, parties, statements
 from fisiq.cli.common import FisiqGroup, State, fail, target_from
 
 app = typer.Typer(
@@ -96,6 +96,11 @@ app.command("export")(export.export)
 app.command("restore")(export.restore)
 reports.app.command("balance-sheet")(statements.balance_sheet)
 reports.app.command("income")(statements.income)
+app.add_typer(parties.app, name="party")
+app.add_typer(commitments.app, name="commitment")
+app.add_typer(commitments.targets_app, name="target")
+app.command("progress")(commitments.progress)
+app.command("import")(imports.import_file)
 
 
 def main() -> None:

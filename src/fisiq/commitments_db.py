@@ -1,0 +1,521 @@
+"""The capital campaign in storage: commitments, their events, targets, progress. All its SQL.
+
+Every change is an operation (`Op`): add a commitment, agree in principle, sign, pay, cancel,
+set a target. `apply_ops` checks a batch of them against the ledger and against each other
+(the rules are `fisiq.commitments.check`), and only when every one passes writes them all,
+with the entries they post appended in one bulk call. A CLI command is a batch of one; an
+import is a batch of a whole file. Run it inside one `db.write_transaction` so the checks and
+the writes see the same ledger.
+
+Progress reads paid and signed-unpaid capital from ledger balances, never from a tally of
+events: Equity:Commitments:Receivable per party is what is signed and unpaid, and the
+instrument accounts on entries linked `commitment:N` are what is paid.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import Connection, func, insert, select
+
+from fisiq import accounts as chart
+from fisiq import commitments as rules
+from fisiq.commitments import CommitmentError, Event, Figures, State
+from fisiq.db import utc_now
+from fisiq.entries import EntryDraft, RecordedEntry
+from fisiq.errors import FisiqError
+from fisiq.ledger import ACCOUNT, ENTRY, POSTING, append_entries, balances_by_party, current_user, get_entry
+from fisiq.models import Commitment, CommitmentEvent, Target
+from fisiq.money import from_minor, to_minor
+from fisiq.parties import PartyError
+from fisiq.parties_db import PartyRow, get_party, list_parties, require_party
+
+COMMITMENT = Commitment.__table__  # type: ignore[attr-defined]
+EVENT = CommitmentEvent.__table__  # type: ignore[attr-defined]
+TARGET = Target.__table__  # type: ignore[attr-defined]
+CUR = rules.CURRENCY
+ACTIONS = ("add", "agree", "sign", "pay", "cancel", "target")
+_EVENT_OF = {"agree": rules.IN_PRINCIPLE, "sign": rules.SIGNED, "pay": rules.PAYMENT, "cancel": rules.CANCELLED}
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One change to the campaign, as a command or a CSV row asks for it (already parsed)."""
+
+    action: str  # add | agree | sign | pay | cancel | target
+    date: date
+    ref: str | None = None
+    party: str | None = None  # add: the investor's name or acronym
+    stage: str | None = None  # add: prospect | in-principle | signed
+    instrument: str | None = None  # add: equity | debt | grant
+    commitment: int | str | None = None  # the others: an id, or the commitment's ref
+    category: str | None = None  # target
+    amount: Decimal | None = None
+    reason: str | None = None  # cancel
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    index: int  # position of the op in the batch
+    column: str
+    message: str
+
+
+class OpsRefused(FisiqError):
+    """One or more operations of a batch are refused; nothing was written."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        first = self.problems[0].message if self.problems else "refused"
+        more = f" (and {len(self.problems) - 1} more problems)" if len(self.problems) > 1 else ""
+        super().__init__(first + more)
+
+
+@dataclass(slots=True)
+class OpResult:
+    op: Op
+    created: bool  # False: its reference was already recorded with the same content
+    commitment_id: int | None = None
+    event: Event | None = None
+    entry_ids: list[int] = field(default_factory=list)
+    stage: str | None = None
+    posts: int = 0  # how many entries it posts (known before writing, for a dry run)
+
+
+@dataclass(slots=True)
+class _Commitment:
+    id: int  # negative until written
+    party: PartyRow
+    instrument: str
+    ref: str | None
+    events: list[Event]
+    state: State | None
+
+
+def _as_date(value: object) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _event_of(row: object) -> Event:
+    r = row
+    return Event(
+        kind=r.kind,  # type: ignore[attr-defined]
+        date=_as_date(r.date),  # type: ignore[attr-defined]
+        amount=None if r.amount is None else from_minor(int(r.amount), CUR),  # type: ignore[attr-defined]
+        entry_id=r.entry_id,  # type: ignore[attr-defined]
+        reason=r.reason,  # type: ignore[attr-defined]
+        ref=r.ref,  # type: ignore[attr-defined]
+    )
+
+
+def reversals(conn: Connection, as_of: date | None = None) -> dict[int, date]:
+    """Reversed entry id -> date of its reversal (only reversals dated on or before as_of)."""
+    query = select(ENTRY.c.reverses, ENTRY.c.date).where(ENTRY.c.reverses.is_not(None))
+    if as_of is not None:
+        query = query.where(ENTRY.c.date <= as_of)
+    return {int(r.reverses): _as_date(r.date) for r in conn.execute(query)}
+
+
+def _events(conn: Connection, commitment_ids: Sequence[int] | None = None) -> dict[int, list[Event]]:
+    query = select(EVENT).order_by(EVENT.c.id)
+    if commitment_ids is not None:
+        query = query.where(EVENT.c.commitment_id.in_(list(commitment_ids)))
+    found: dict[int, list[Event]] = defaultdict(list)
+    for row in conn.execute(query):
+        found[row.commitment_id].append(_event_of(row))
+    return found
+
+
+def _load(conn: Connection, commitment_id: int, reversed_ids: dict[int, date]) -> _Commitment | None:
+    row = conn.execute(select(COMMITMENT).where(COMMITMENT.c.id == commitment_id)).first()
+    if row is None:
+        return None
+    party = get_party(conn, row.party_id)
+    assert party is not None
+    events = _events(conn, [commitment_id]).get(commitment_id, [])
+    return _Commitment(row.id, party, row.instrument, row.ref, events, rules.fold(events, reversed_ids))
+
+
+def _ref_owner(conn: Connection, ref: str) -> str | None:
+    """What already carries this reference (a commitment, an event, an entry), or None."""
+    row = conn.execute(select(COMMITMENT.c.id).where(COMMITMENT.c.ref == ref)).first()
+    if row:
+        return f"commitment {row[0]}"
+    row = conn.execute(select(EVENT.c.commitment_id, EVENT.c.kind).where(EVENT.c.ref == ref)).first()
+    if row:
+        return f"the {row[1]} of commitment {row[0]}"
+    row = conn.execute(select(ENTRY.c.id).where(ENTRY.c.ref == ref)).first()
+    if row:
+        return f"entry {row[0]}"
+    return None
+
+
+class _Batch:
+    """The checks of a batch of operations, against the ledger and against each other."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.reversed = reversals(conn)
+        self.commitments: dict[int, _Commitment] = {}
+        self.by_ref: dict[str, int] = {}
+        self.refs: set[str] = set()
+        self.parties: dict[str, PartyRow] = {}
+        self.new_commitments: list[_Commitment] = []
+        self.new_events: list[tuple[int, Event]] = []  # (commitment id, completed event)
+        self.new_targets: list[tuple[str, Decimal, date]] = []
+        self.next_id = -1
+
+    def party(self, text: str) -> PartyRow:
+        if text not in self.parties:
+            self.parties[text] = require_party(self.conn, text)
+        return self.parties[text]
+
+    def commitment(self, key: int | str) -> _Commitment:
+        if isinstance(key, str):
+            if key in self.by_ref:
+                key = self.by_ref[key]
+            else:
+                row = self.conn.execute(select(COMMITMENT.c.id).where(COMMITMENT.c.ref == key)).first()
+                if row is None:
+                    raise CommitmentError(f"no commitment has the reference {key!r}", "commitment")
+                key = int(row[0])
+        if key not in self.commitments:
+            loaded = _load(self.conn, key, self.reversed) if key > 0 else None
+            if loaded is None:
+                raise CommitmentError(f"there is no commitment {key}", "commitment")
+            self.commitments[key] = loaded
+        return self.commitments[key]
+
+    def fresh_ref(self, ref: str | None) -> None:
+        if ref is None:
+            return
+        if ref in self.refs:
+            raise CommitmentError(f"reference {ref!r} is used twice in this batch", "ref")
+        owner = _ref_owner(self.conn, ref)
+        if owner is not None:
+            raise CommitmentError(f"reference {ref!r} is already used by {owner}; use a new reference", "ref")
+
+    def existing(self, op: Op) -> OpResult | None:
+        """The result for an op whose reference is already recorded with the same content."""
+        if op.ref is None:
+            return None
+        if op.action == "add":
+            row = self.conn.execute(select(COMMITMENT).where(COMMITMENT.c.ref == op.ref)).first()
+            if row is None:
+                return None
+            c = self.commitment(int(row.id))
+            first = c.events[0] if c.events else None
+            same = (
+                first is not None
+                and op.party is not None
+                and c.party.id == self.party(op.party).id
+                and c.instrument == (op.instrument or rules.DEFAULT_INSTRUMENT)
+                and first.kind == op.stage
+                and first.date == op.date
+                and first.amount == op.amount
+            )
+            if not same:
+                raise CommitmentError(f"reference {op.ref!r} is already commitment {c.id} with different content", "ref")
+            return OpResult(op, False, c.id, first, [], c.state.stage if c.state else None)
+        if op.action in _EVENT_OF:
+            row = self.conn.execute(select(EVENT).where(EVENT.c.ref == op.ref)).first()
+            if row is None:
+                return None
+            event = _event_of(row)
+            target = self.commitment(op.commitment) if op.commitment is not None else None
+            same = (
+                target is not None
+                and target.id == row.commitment_id
+                and event.kind == _EVENT_OF[op.action]
+                and event.date == op.date
+                and (op.amount is None or event.amount == op.amount)
+                and (op.reason is None or event.reason == op.reason)
+            )
+            if not same:
+                raise CommitmentError(
+                    f"reference {op.ref!r} is already the {event.kind} of commitment {row.commitment_id} "
+                    "with different content", "ref",
+                )
+            return OpResult(op, False, int(row.commitment_id), event, [], target.state.stage if target and target.state else None)
+        return None
+
+    def check(self, op: Op) -> OpResult:
+        """Check one op against the state so far and, if it passes, add it to the batch."""
+        if op.action == "target":
+            return self._target(op)
+        if op.action not in ACTIONS:
+            raise CommitmentError(f"unknown action {op.action!r}; use {'|'.join(ACTIONS)}", "action")
+        already = self.existing(op)
+        if already is not None:
+            return already
+        self.fresh_ref(op.ref)
+        if op.action == "add":
+            if op.party is None:
+                raise CommitmentError("adding a commitment needs a party", "party")
+            try:
+                party = self.party(op.party)
+                rules.category_of(party.kind)
+            except (PartyError, CommitmentError) as exc:
+                raise CommitmentError(str(exc), "party") from None
+            try:
+                stage = rules.check_stage(op.stage or "", rules.INITIAL_STAGES)
+            except CommitmentError as exc:
+                raise CommitmentError(str(exc), "stage") from None
+            try:
+                instrument = rules.check_instrument(op.instrument or rules.DEFAULT_INSTRUMENT)
+            except CommitmentError as exc:
+                raise CommitmentError(str(exc), "instrument") from None
+            event = Event(stage, op.date, op.amount, ref=None)
+            rules.check(None, event, "the new commitment")
+            c = _Commitment(self.next_id, party, instrument, op.ref, [], None)
+            self.next_id -= 1
+            self.new_commitments.append(c)
+            self.commitments[c.id] = c
+            if op.ref is not None:
+                self.by_ref[op.ref] = c.id
+        else:
+            if op.commitment is None:
+                raise CommitmentError(f"{op.action} needs the commitment it applies to", "commitment")
+            c = self.commitment(op.commitment)
+            event = rules.complete(c.state, Event(_EVENT_OF[op.action], op.date, op.amount, reason=op.reason, ref=op.ref))
+            label = f"commitment {c.id}" if c.id > 0 else f"commitment {c.ref or 'new'}"
+            rules.check(c.state, event, label)
+        if op.ref is not None:
+            self.refs.add(op.ref)
+        c.events.append(event)
+        c.state = rules.step(c.state, event)
+        self.new_events.append((c.id, event))
+        posts = len(rules.drafts_for(event, commitment_id=0, party=c.party.name, instrument=c.instrument))
+        return OpResult(op, True, c.id, event, [], c.state.stage, posts)
+
+    def _target(self, op: Op) -> OpResult:
+        try:
+            category = rules.check_category(op.category or "")
+        except CommitmentError as exc:
+            raise CommitmentError(str(exc), "category") from None
+        if op.amount is None or op.amount <= 0:
+            raise CommitmentError("a target needs an amount more than zero", "amount")
+        minor = to_minor(op.amount, CUR)
+        same = self.conn.execute(
+            select(TARGET.c.id).where(TARGET.c.category == category, TARGET.c.amount == minor,
+                                      TARGET.c.date == op.date)
+        ).first()
+        if same is not None or (category, op.amount, op.date) in self.new_targets:
+            return OpResult(op, False)
+        self.new_targets.append((category, op.amount, op.date))
+        return OpResult(op, True)
+
+    def write(self, results: list[OpResult]) -> None:
+        who, now = current_user(), utc_now()
+        real: dict[int, int] = {}
+        for c in self.new_commitments:
+            new_id = self.conn.execute(
+                insert(COMMITMENT).returning(COMMITMENT.c.id),
+                {"party_id": c.party.id, "instrument": c.instrument, "currency": CUR, "ref": c.ref,
+                 "recorded_at": now, "recorded_by": who},
+            ).scalar_one()
+            real[c.id] = int(new_id)
+        drafts: list[EntryDraft] = []
+        owners: list[int] = []  # index into new_events for each draft
+        for i, (cid, event) in enumerate(self.new_events):
+            c = self.commitments[cid]
+            for draft in rules.drafts_for(event, commitment_id=real.get(cid, cid), party=c.party.name,
+                                          instrument=c.instrument):
+                drafts.append(draft)
+                owners.append(i)
+        entry_of: dict[int, int] = {}
+        for i, recorded in zip(owners, append_entries(self.conn, drafts, recorded_by=who), strict=True):
+            entry_of[i] = recorded.entry.id
+        rows = [
+            {
+                "commitment_id": real.get(cid, cid), "kind": event.kind, "date": event.date,
+                "amount": None if event.amount is None else to_minor(event.amount, CUR),
+                "entry_id": entry_of.get(i), "reason": event.reason, "ref": event.ref,
+                "recorded_at": now, "recorded_by": who,
+            }
+            for i, (cid, event) in enumerate(self.new_events)
+        ]
+        if rows:
+            self.conn.execute(insert(EVENT), rows)
+        if self.new_targets:
+            self.conn.execute(insert(TARGET), [
+                {"category": cat, "amount": to_minor(amount, CUR), "currency": CUR, "date": day,
+                 "recorded_at": now, "recorded_by": who}
+                for cat, amount, day in self.new_targets
+            ])
+        # Give the results their real ids and entries, in the order the events were checked.
+        pending = iter(range(len(self.new_events)))
+        for result in results:
+            if result.created and result.event is not None:
+                i = next(pending)
+                result.entry_ids = [entry_of[i]] if i in entry_of else []
+            if result.commitment_id is not None:
+                result.commitment_id = real.get(result.commitment_id, result.commitment_id)
+
+
+def apply_ops(
+    conn: Connection,
+    ops: Sequence[Op],
+    *,
+    write: bool = True,
+    on_checked: Callable[[int], None] | None = None,
+) -> list[OpResult]:
+    """Check every op (all problems, not just the first), then write them all or nothing.
+
+    Run inside `db.write_transaction`. Raises OpsRefused listing every problem by op index
+    and column; then nothing is written. With `write=False` it only checks (a dry run).
+    """
+    batch = _Batch(conn)
+    results: list[OpResult] = []
+    problems: list[Problem] = []
+    for i, op in enumerate(ops):
+        try:
+            results.append(batch.check(op))
+        except CommitmentError as exc:
+            problems.append(Problem(i, exc.column or "action", str(exc)))
+        except FisiqError as exc:
+            problems.append(Problem(i, "action", str(exc)))
+        if on_checked is not None:
+            on_checked(i)
+    if problems:
+        raise OpsRefused(problems)
+    if write:
+        batch.write(results)
+    return results
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CommitmentView:
+    id: int
+    party: PartyRow
+    category: str
+    instrument: str
+    ref: str | None
+    state: State
+
+    def json(self) -> dict[str, object]:
+        s = self.state
+        m = rules.CURRENCY
+        from fisiq.money import to_str
+
+        return {
+            "id": self.id, "party": self.party.name, "category": self.category, "instrument": self.instrument,
+            "ref": self.ref, "stage": s.stage, "pledged": to_str(s.pledged, m), "signed": to_str(s.signed, m),
+            "paid": to_str(s.paid, m), "cancelled": to_str(s.cancelled, m), "unpaid": to_str(s.rest, m),
+            "since": s.first_date.isoformat() if s.first_date else None,
+            "last_event": s.last_date.isoformat() if s.last_date else None,
+            "reason": s.reason,
+        }
+
+
+def list_commitments(conn: Connection, *, stage: str | None = None, as_of: date | None = None) -> list[CommitmentView]:
+    """Every commitment with its state (as of a date when given), optionally of one stage."""
+    reversed_ids = reversals(conn, as_of)
+    events = _events(conn)
+    parties = {p.id: p for p in list_parties(conn)}
+    views = []
+    for row in conn.execute(select(COMMITMENT).order_by(COMMITMENT.c.id)):
+        mine = [e for e in events.get(row.id, []) if as_of is None or e.date <= as_of]
+        state = rules.fold(mine, reversed_ids)
+        if state is None or (stage is not None and state.stage != stage):
+            continue
+        party = parties[row.party_id]
+        views.append(CommitmentView(row.id, party, rules.KIND_CATEGORY.get(party.kind, "other"),
+                                    row.instrument, row.ref, state))
+    return views
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryLine:
+    event: Event
+    entry: RecordedEntry | None
+    reversed_by: int | None
+
+
+def commitment_history(conn: Connection, commitment_id: int) -> tuple[CommitmentView, list[HistoryLine]]:
+    view = next((v for v in list_commitments(conn) if v.id == commitment_id), None)
+    if view is None:
+        raise CommitmentError(f"there is no commitment {commitment_id}")
+    reversed_by = {
+        int(r.reverses): int(r.id)
+        for r in conn.execute(select(ENTRY.c.id, ENTRY.c.reverses).where(
+            ENTRY.c.reverses.is_not(None), ENTRY.c.link == rules.link_of(commitment_id)))
+    }
+    lines = []
+    for event in _events(conn, [commitment_id]).get(commitment_id, []):
+        entry = get_entry(conn, event.entry_id) if event.entry_id is not None else None
+        lines.append(HistoryLine(event, entry, reversed_by.get(event.entry_id) if event.entry_id else None))
+    # Reversals of this commitment's entries, recorded with `fisiq entry reverse`.
+    for reversal in sorted(reversed_by.values()):
+        entry = get_entry(conn, reversal)
+        if entry is not None:
+            lines.append(HistoryLine(Event("reversal", entry.date, None, reversal), entry, None))
+    return view, lines
+
+
+def targets(conn: Connection, as_of: date | None = None) -> dict[str, Decimal]:
+    """The target in force per category: the latest dated on or before as_of."""
+    query = select(TARGET.c.category, TARGET.c.amount).order_by(TARGET.c.date, TARGET.c.id)
+    if as_of is not None:
+        query = query.where(TARGET.c.date <= as_of)
+    return {r.category: from_minor(int(r.amount), CUR) for r in conn.execute(query)}
+
+
+def target_history(conn: Connection) -> list[dict[str, object]]:
+    from fisiq.money import to_str
+
+    rows = conn.execute(select(TARGET).order_by(TARGET.c.date, TARGET.c.id))
+    return [
+        {"category": r.category, "amount": to_str(from_minor(int(r.amount), r.currency), r.currency),
+         "currency": r.currency, "date": _as_date(r.date).isoformat(), "recorded_at": r.recorded_at,
+         "recorded_by": r.recorded_by}
+        for r in rows
+    ]
+
+
+def paid_by_party(conn: Connection, as_of: date | None = None) -> dict[int, Decimal]:
+    """Capital paid per investor: the instrument accounts' balances on commitment entries."""
+    query = (
+        select(POSTING.c.party_id, func.sum(POSTING.c.amount).label("total"))
+        .join(ACCOUNT, ACCOUNT.c.id == POSTING.c.account_id)
+        .join(ENTRY, ENTRY.c.id == POSTING.c.entry_id)
+        .where(ACCOUNT.c.name.in_(list(rules.INSTRUMENTS.values())), ENTRY.c.link.like("commitment:%"),
+               POSTING.c.currency == CUR, POSTING.c.party_id.is_not(None))
+        .group_by(POSTING.c.party_id)
+    )
+    if as_of is not None:
+        query = query.where(POSTING.c.entry_date <= as_of)
+    # Credits are negative (the sign rule): capital received is minus the balance.
+    return {int(r.party_id): -from_minor(int(r.total), CUR) for r in conn.execute(query)}
+
+
+def campaign_progress(conn: Connection, as_of: date | None = None) -> rules.Progress:
+    """The campaign as it stood at the end of `as_of` (now, without it)."""
+    receivable = balances_by_party(conn, [chart.COMMITMENTS_RECEIVABLE], as_of=as_of)
+    paid = paid_by_party(conn, as_of)
+    pipeline: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for view in list_commitments(conn, as_of=as_of):
+        if view.state.stage in (rules.PROSPECT, rules.IN_PRINCIPLE):
+            pipeline[view.party.id][view.state.stage] += view.state.pledged
+    investors = []
+    for party in list_parties(conn):
+        if party.kind not in rules.KIND_CATEGORY:
+            continue
+        hoped = pipeline.get(party.id, {})
+        unpaid = receivable.get((chart.COMMITMENTS_RECEIVABLE, party.id, CUR), Decimal("0.00"))
+        f = Figures(
+            party.name, rules.KIND_CATEGORY[party.kind], None,
+            paid=paid.get(party.id, Decimal("0.00")), signed_unpaid=unpaid,
+            in_principle=hoped.get(rules.IN_PRINCIPLE, Decimal(0)) + Decimal("0.00"),
+            prospect=hoped.get(rules.PROSPECT, Decimal(0)) + Decimal("0.00"), party_id=party.id,
+        )
+        if f.paid or f.signed_unpaid or f.in_principle or f.prospect:
+            investors.append(f)
+    return rules.progress(investors, targets(conn, as_of))

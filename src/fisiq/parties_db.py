@@ -1,0 +1,146 @@
+"""Parties in storage: add (one or many), find, list. The only SQL about parties.
+
+Uniqueness is checked here and by the database: `name_key` and `acronym_key` are unique
+columns. A new name that looks like an existing one (same `skeleton`) is refused, and so is
+an acronym that is another party's name (or the other way round), so that a name or an
+acronym always finds exactly one party.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, insert, or_, select
+
+from fisiq.db import utc_now
+from fisiq.ledger import PARTY, current_user
+from fisiq.names import lookalike_of
+from fisiq.parties import PartyDraft, PartyError
+
+
+@dataclass(frozen=True, slots=True)
+class PartyRow:
+    id: int
+    name: str
+    kind: str
+    acronym: str | None
+    country: str | None
+    region: str | None
+    sector: str | None
+    women_led: bool
+    youth_led: bool
+    membership: str | None
+    recorded_at: str
+    recorded_by: str
+
+    def as_draft(self) -> PartyDraft:
+        return PartyDraft(self.name, self.kind, self.acronym, self.country, self.region, self.sector,
+                          self.women_led, self.youth_led, self.membership)
+
+    def json(self) -> dict[str, object]:
+        return {
+            "id": self.id, "name": self.name, "kind": self.kind, "acronym": self.acronym,
+            "country": self.country, "region": self.region, "sector": self.sector,
+            "women_led": self.women_led, "youth_led": self.youth_led, "membership": self.membership,
+            "recorded_at": self.recorded_at, "recorded_by": self.recorded_by,
+        }
+
+
+def _row(r: object) -> PartyRow:
+    return PartyRow(
+        r.id, r.name, r.kind, r.acronym, r.country, r.region, r.sector,  # type: ignore[attr-defined]
+        bool(r.women_led), bool(r.youth_led), r.membership, r.recorded_at, r.recorded_by,  # type: ignore[attr-defined]
+    )
+
+
+def list_parties(conn: Connection, kind: str | None = None) -> list[PartyRow]:
+    query = select(PARTY).order_by(PARTY.c.name_key)
+    if kind is not None:
+        query = query.where(PARTY.c.kind == kind)
+    return [_row(r) for r in conn.execute(query)]
+
+
+def get_party(conn: Connection, party_id: int) -> PartyRow | None:
+    row = conn.execute(select(PARTY).where(PARTY.c.id == party_id)).first()
+    return _row(row) if row else None
+
+
+def find_party(conn: Connection, name_or_acronym: str) -> PartyRow | None:
+    """A party by name (after normalization) or acronym, or None."""
+    from fisiq.ledger import find_party_id
+
+    party_id = find_party_id(conn, name_or_acronym)
+    return get_party(conn, party_id) if party_id is not None else None
+
+
+def require_party(conn: Connection, name_or_acronym: str) -> PartyRow:
+    party = find_party(conn, name_or_acronym)
+    if party is None:
+        raise PartyError(f"unknown party {name_or_acronym!r} (see `fisiq party list`; add it with `fisiq party add`)")
+    return party
+
+
+def _clash(conn: Connection, draft: PartyDraft, batch: Sequence[PartyDraft]) -> str | None:
+    """Why the draft cannot be added beside the recorded parties and the batch, or None."""
+    keys = [draft.name_key] + ([draft.acronym_key] if draft.acronym_key else [])
+    for other in batch:
+        other_keys = {other.name_key, other.acronym_key} - {None}
+        if draft.name_key == other.name_key:
+            return f"party {draft.name!r} appears twice"
+        if set(keys) & other_keys:
+            return f"{draft.name!r}: its name or acronym is already used by {other.name!r} in this batch"
+        if lookalike_of(draft.name, [other.name]):
+            return f"name {draft.name!r} looks like {other.name!r} in this batch; use a distinct name"
+    found = conn.execute(
+        select(PARTY.c.name, PARTY.c.name_key, PARTY.c.acronym_key).where(
+            or_(PARTY.c.name_key.in_(keys), PARTY.c.acronym_key.in_(keys), PARTY.c.skeleton == draft.skeleton)
+        )
+    ).all()
+    for name, key, acronym_key in found:
+        if key == draft.name_key:
+            return f"party {draft.name!r} already exists"
+        if key in keys or acronym_key in keys:
+            return f"{draft.name!r}: its name or acronym is already used by party {name!r}"
+        return f"name {draft.name!r} looks like the existing party {name!r}; use a distinct name"
+    return None
+
+
+def add_parties(conn: Connection, drafts: Sequence[PartyDraft], *, skip_existing: bool = False) -> list[int | None]:
+    """Add parties on a connection holding the write lock; returns new ids (None: skipped).
+
+    With `skip_existing`, a party already recorded with exactly the same description is
+    skipped (so loading a file twice adds nothing); with a different description it is
+    refused. Raises PartyError and writes nothing on any refusal (the caller rolls back).
+    """
+    who = current_user()
+    now = utc_now()
+    accepted: list[PartyDraft] = []
+    results: list[int | None] = []
+    for draft in drafts:
+        if skip_existing:
+            existing = conn.execute(select(PARTY).where(PARTY.c.name_key == draft.name_key)).first()
+            if existing is not None:
+                if _row(existing).as_draft() != draft:
+                    raise PartyError(f"party {draft.name!r} already exists with a different description")
+                results.append(None)
+                continue
+        problem = _clash(conn, draft, accepted)
+        if problem:
+            raise PartyError(problem)
+        accepted.append(draft)
+        results.append(-1)
+    ids: list[int] = []
+    for draft in accepted:
+        new_id = conn.execute(
+            insert(PARTY).returning(PARTY.c.id),
+            {
+                "name": draft.name, "name_key": draft.name_key, "skeleton": draft.skeleton, "kind": draft.kind,
+                "acronym": draft.acronym, "acronym_key": draft.acronym_key, "country": draft.country,
+                "region": draft.region, "sector": draft.sector, "women_led": draft.women_led,
+                "youth_led": draft.youth_led, "membership": draft.membership, "recorded_at": now, "recorded_by": who,
+            },
+        ).scalar_one()
+        ids.append(int(new_id))
+    it = iter(ids)
+    return [next(it) if r == -1 else None for r in results]
