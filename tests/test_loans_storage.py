@@ -10,9 +10,6 @@ from datetime import date
 import pytest
 from sqlalchemy import Engine
 
-from fisiq import db, loans_db
-from fisiq.errors import FisiqError
-from fisiq.schedule import LoanError, LoanTerms
 from _loans_support import (
     D,
     add_capital,
@@ -22,15 +19,15 @@ from _loans_support import (
     chain_head,
     trial_total,
 )
+from fisiq import db, loans_db
+from fisiq.errors import FisiqError
+from fisiq.schedule import LoanError, LoanTerms
 
 WORKED = LoanTerms(D("1200.00"), "CAD", D("12"), 3, date(2018, 5, 1))  # schedule: docs/loans.md
 
 
 def _loan(engine: Engine, terms: LoanTerms = WORKED, name: str = "Coopérative Femmes de Thiès", **kw: object) -> int:
-    try:
-        add_party(engine, name, region="Africa", country="SN")
-    except Exception:
-        pass  # already there
+    add_party(engine, name, region="Africa", country="SN")
     loan, created = loans_db.add_loan(engine, name, terms, approved_on=date(2018, 3, 31), **kw)  # type: ignore[arg-type]
     assert created
     return loan.id

@@ -323,8 +323,6 @@ def add_loan(
 ) -> tuple[LoanRecord, bool]:
     """Record an approved loan (no entry yet); returns (loan, created). Same ref and terms: no-op."""
     build_schedule(terms)  # refuses bad terms before anything is written
-    if approved_on >= terms.first_due:
-        raise LoanError(f"the approval date {approved_on} must come before the first due date {terms.first_due}")
     from fisiq.ledger import find_party_id
 
     with write_transaction(engine) as conn:
@@ -334,6 +332,8 @@ def add_loan(
         kind = conn.execute(select(PARTY.c.kind).where(PARTY.c.id == party_id)).scalar()
         if kind != "borrower":
             raise LoanError(f"{borrower!r} is a {kind}, not a borrower")
+        if approved_on >= terms.first_due:
+            raise LoanError(f"the approval date {approved_on} must come before the first due date {terms.first_due}")
         if ref is not None:
             existing = conn.execute(select(LOAN.c.id).where(LOAN.c.ref == ref)).scalar()
             if existing is not None:

@@ -7,8 +7,20 @@ from typing import Annotated
 import typer
 
 from fisiq import __version__
-from fisiq.cli import accounts, audit, entries, period, reports
-from fisiq.cli import commitments, config, export, imports, parties, statements
+from fisiq.cli import (
+    accounts,
+    audit,
+    commitments,
+    config,
+    entries,
+    export,
+    imports,
+    loans,
+    parties,
+    period,
+    reports,
+    statements,
+)
 from fisiq.cli.common import FisiqGroup, State, fail, target_from
 
 app = typer.Typer(
@@ -101,6 +113,9 @@ app.add_typer(commitments.app, name="commitment")
 app.add_typer(commitments.targets_app, name="target")
 app.command("progress")(commitments.progress)
 app.command("import")(imports.import_file)
+
+app.add_typer(loans.app, name="loan")
+app.command("portfolio")(loans.portfolio)
 
 
 def main() -> None:

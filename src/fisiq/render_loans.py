@@ -1,0 +1,247 @@
+"""Loans and the portfolio for people (rich tables, en/fr) and machines (JSON shapes).
+
+Takes figures and a Console; computes nothing but presentation. User text (borrower
+names, sectors, regions) goes into `Text`, never into markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from fisiq.loans import InstallmentStatus, Position
+from fisiq.money import format_money, to_str
+from fisiq.portfolio import Group, Portfolio
+from fisiq.schedule import LoanTerms
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "schedule": "Schedule of loan {id} ({borrower})", "no": "#", "due": "Due", "principal": "Principal",
+        "interest": "Interest", "payment": "Installment", "balance": "Balance", "paid": "Paid", "late": "Late",
+        "status": "Status", "portfolio": "Loan portfolio as of {date} ({currency})",
+        "loans_disbursed": "Loans disbursed to date", "loans_outstanding": "Loans outstanding",
+        "borrowers": "Borrowers with a loan outstanding", "disbursed": "Disbursed to date",
+        "outstanding": "Outstanding principal", "average": "Average loan", "largest": "Largest exposure",
+        "par30": "PAR30", "par90": "PAR90", "restructured": "Restructured loans", "restructured_par30":
+        "  of which more than 30 days late", "write_offs": "Written off", "recovered": "Recovered after write-off",
+        "women": "Women-led borrowers", "youth": "Youth-led borrowers", "region": "By region",
+        "country": "By country", "sector": "By sector", "figure": "Figure", "value": "Value", "share": "Share",
+        "loans": "Loans", "impact": "Impact", "by_count": "by count", "by_amount": "by amount", "yes": "yes",
+        "count": "Count", "borrowers_short": "Borrowers",
+    },
+    "fr": {
+        "schedule": "Échéancier du prêt {id} ({borrower})", "no": "no", "due": "Échéance", "principal": "Capital",
+        "interest": "Intérêts", "payment": "Versement", "balance": "Solde", "paid": "Payé", "late": "En retard",
+        "status": "État", "portfolio": "Portefeuille de prêts au {date} ({currency})",
+        "loans_disbursed": "Prêts décaissés à ce jour", "loans_outstanding": "Prêts en cours",
+        "borrowers": "Emprunteurs avec un prêt en cours", "disbursed": "Décaissé à ce jour",
+        "outstanding": "Capital restant dû", "average": "Prêt moyen", "largest": "Exposition la plus forte",
+        "par30": "PAR30 (portefeuille à risque)", "par90": "PAR90", "restructured": "Prêts restructurés",
+        "restructured_par30": "  dont en retard de plus de 30 jours", "write_offs": "Radiés",
+        "recovered": "Recouvré après radiation", "women": "Emprunteurs dirigés par des femmes",
+        "youth": "Emprunteurs dirigés par des jeunes", "region": "Par région", "country": "Par pays",
+        "sector": "Par secteur", "figure": "Indicateur", "value": "Valeur", "share": "Part", "loans": "Prêts",
+        "impact": "Impact", "by_count": "en nombre", "by_amount": "en montant", "yes": "oui", "count": "Nombre", "borrowers_short": "Emprunteurs",
+    },
+}
+
+
+def _l(lang: str) -> dict[str, str]:
+    return LABELS["fr" if lang == "fr" else "en"]
+
+
+def _m(amount: Decimal, currency: str, lang: str) -> Text:
+    return Text(format_money(amount, currency, lang), style="red" if amount < 0 else "")
+
+
+def _pct(ratio: Decimal, lang: str) -> str:
+    text = f"{(ratio * 100).quantize(Decimal('0.01'))} %"
+    return text.replace(".", ",") if lang == "fr" else text
+
+
+# --- schedules ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleLine:
+    number: int
+    due: date
+    principal: Decimal
+    interest: Decimal
+    payment: Decimal
+    balance: Decimal  # scheduled principal still owed after this installment
+    principal_paid: Decimal
+    interest_paid: Decimal
+    late: bool
+
+
+def schedule_lines(installments: Sequence[InstallmentStatus]) -> list[ScheduleLine]:
+    """The installments with the balance after each (the principal of the later ones)."""
+    out: list[ScheduleLine] = []
+    remaining = sum((i.principal for i in installments), Decimal(0))
+    for i in installments:
+        remaining -= i.principal
+        out.append(ScheduleLine(i.number, i.due, i.principal, i.interest, i.principal + i.interest,
+                                remaining, i.principal_paid, i.interest_paid, i.late))
+    return out
+
+
+def schedule_json(loan_id: int, position: Position) -> dict[str, object]:
+    c = position.currency
+    return {
+        "loan": loan_id,
+        "currency": c,
+        "as_of": position.as_of.isoformat(),
+        "status": position.status,
+        "days_past_due": position.days_past_due,
+        "installments": [
+            {"number": s.number, "due": s.due.isoformat(), "principal": to_str(s.principal, c),
+             "interest": to_str(s.interest, c), "payment": to_str(s.payment, c), "balance": to_str(s.balance, c),
+             "principal_paid": to_str(s.principal_paid, c), "interest_paid": to_str(s.interest_paid, c),
+             "late": s.late}
+            for s in schedule_lines(position.installments)
+        ],
+    }
+
+
+def render_schedule(console: Console, loan_id: int, borrower: str, position: Position, lang: str = "en") -> None:
+    lab, c = _l(lang), position.currency
+    has_paid = any(i.principal_paid or i.interest_paid for i in position.installments)
+    table = Table(title=Text(lab["schedule"].format(id=loan_id, borrower=borrower)))
+    for key in ("no", "due", "principal", "interest", "payment", "balance"):
+        table.add_column(lab[key], justify="left" if key == "due" else "right", no_wrap=True)
+    if has_paid or any(i.late for i in position.installments):
+        table.add_column(lab["paid"], justify="right", no_wrap=True)
+        table.add_column(lab["late"])
+    for s in schedule_lines(position.installments):
+        row: list[Text | str] = [str(s.number), s.due.isoformat(), _m(s.principal, c, lang), _m(s.interest, c, lang),
+                                 _m(s.payment, c, lang), _m(s.balance, c, lang)]
+        if len(table.columns) > 6:
+            row += [_m(s.principal_paid + s.interest_paid, c, lang), Text(lab["yes"], style="bold red") if s.late else ""]
+        table.add_row(*row)
+    console.print(table)
+
+
+# --- loans ----------------------------------------------------------------------------------
+
+
+def terms_doc(terms: LoanTerms) -> dict[str, object]:
+    return {"principal": to_str(terms.principal, terms.currency), "currency": terms.currency,
+            "annual_rate": str(terms.annual_rate), "term": terms.term, "first_due": terms.first_due.isoformat(),
+            "frequency": terms.frequency, "method": terms.method, "grace": terms.grace}
+
+
+def position_doc(p: Position) -> dict[str, object]:
+    c = p.currency
+    return {
+        "as_of": p.as_of.isoformat(), "status": p.status, "disbursed": to_str(p.disbursed, c),
+        "principal_repaid": to_str(p.principal_repaid, c), "interest_repaid": to_str(p.interest_repaid, c),
+        "outstanding_principal": to_str(p.outstanding_principal, c),
+        "principal_due_unpaid": to_str(p.principal_due_unpaid, c), "interest_due_unpaid": to_str(p.interest_due_unpaid, c),
+        "days_past_due": p.days_past_due, "written_off": to_str(p.written_off, c),
+        "interest_written_off": to_str(p.interest_written_off, c), "recovered": to_str(p.recovered, c),
+    }
+
+
+def render_loan_list(console: Console, rows: Sequence[tuple[int, str, Position]], title: str, lang: str = "en") -> None:
+    table = Table(title=title)
+    for name, justify in (("#", "right"), ("Borrower", "left"), ("Status", "left"), ("Principal", "right"),
+                          ("Rate", "right"), ("Term", "right"), ("Outstanding", "right"), ("Days late", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for loan_id, borrower, p in rows:
+        t = p.terms
+        table.add_row(str(loan_id), Text(borrower), p.status, _m(t.principal, t.currency, lang), f"{t.annual_rate} %",
+                      f"{t.term} {t.frequency}", _m(p.outstanding_principal, p.currency, lang), str(p.days_past_due))
+    console.print(table)
+
+
+def render_loan_detail(
+    console: Console, loan_id: int, borrower: str, p: Position, events: Sequence[tuple[str, date, Decimal | None,
+                                                                                           int | None, str]],
+    lang: str = "en",
+) -> None:
+    c, t = p.currency, p.terms
+    grid = Table.grid(padding=(0, 2))
+    for label, value in (
+        ("Loan", Text(str(loan_id))), ("Borrower", Text(borrower)), ("Status", Text(p.status)),
+        ("Terms", Text(f"{format_money(t.principal, c, lang)} at {t.annual_rate} %, {t.term} {t.frequency} "
+                       f"{t.method} installments from {t.first_due}" + (f", {t.grace} of grace" if t.grace else ""))),
+        ("Disbursed", _m(p.disbursed, c, lang)), ("Principal repaid", _m(p.principal_repaid, c, lang)),
+        ("Interest repaid", _m(p.interest_repaid, c, lang)),
+        ("Outstanding principal", _m(p.outstanding_principal, c, lang)),
+        ("Principal due, unpaid", _m(p.principal_due_unpaid, c, lang)),
+        ("Interest due, unpaid", _m(p.interest_due_unpaid, c, lang)), ("Days past due", Text(str(p.days_past_due))),
+        ("Written off", _m(p.written_off + p.interest_written_off, c, lang)), ("Recovered", _m(p.recovered, c, lang)),
+    ):
+        grid.add_row(label, value)
+    console.print(grid)
+    table = Table(title=f"History of loan {loan_id} as of {p.as_of}")
+    for name in ("Date", "Event", "Amount", "Entry", "Details"):
+        table.add_column(name, justify="right" if name in ("Amount", "Entry") else "left")
+    for kind, day, amount, entry_id, details in events:
+        table.add_row(day.isoformat(), kind, _m(amount, c, lang) if amount is not None else "",
+                      str(entry_id) if entry_id else "", Text(details))
+    console.print(table)
+
+
+# --- portfolio ------------------------------------------------------------------------------
+
+
+def _group_table(title: str, groups: Sequence[Group], p: Portfolio, lang: str) -> Table:
+    lab = _l(lang)
+    table = Table(title=title)
+    table.add_column("")
+    table.add_column(lab["loans"], justify="right")
+    table.add_column(lab["borrowers_short"], justify="right")
+    table.add_column(lab["outstanding"], justify="right", no_wrap=True)
+    table.add_column(lab["share"], justify="right")
+    for g in groups:
+        share = g.outstanding / p.outstanding if p.outstanding else Decimal(0)
+        table.add_row(Text(g.key), str(g.loans), str(g.borrowers), _m(g.outstanding, p.currency, lang), _pct(share, lang))
+    return table
+
+
+def render_portfolio(console: Console, p: Portfolio, lang: str = "en") -> None:
+    lab, c = _l(lang), p.currency
+    table = Table(title=lab["portfolio"].format(date=p.as_of.isoformat(), currency=c))
+    table.add_column(lab["figure"])
+    table.add_column(lab["value"], justify="right", no_wrap=True)
+    table.add_column(lab["share"], justify="right")
+    largest = Text(f"{p.largest_borrower}: ") if p.largest_borrower else Text("")
+    largest.append(format_money(p.largest_exposure, c, lang))
+    for label, value, share in (
+        (lab["loans_disbursed"], Text(str(p.loans_disbursed)), ""),
+        (lab["loans_outstanding"], Text(str(p.loans_outstanding)), ""),
+        (lab["borrowers"], Text(str(p.borrowers)), ""),
+        (lab["disbursed"], _m(p.disbursed, c, lang), ""),
+        (lab["outstanding"], _m(p.outstanding, c, lang), ""),
+        (lab["average"], _m(p.average_loan, c, lang), ""),
+        (lab["largest"], largest, _pct(p.largest_share, lang)),
+        (lab["par30"], _m(p.at_risk30, c, lang), _pct(p.par30, lang)),
+        (lab["par90"], _m(p.at_risk90, c, lang), _pct(p.par90, lang)),
+        (f"{lab['restructured']} ({p.restructured_loans})", _m(p.restructured_outstanding, c, lang),
+         _pct(p.restructured_share, lang)),
+        (lab["restructured_par30"], Text(""), _pct(p.restructured_par30, lang)),
+        (f"{lab['write_offs']} ({p.written_off_loans})", _m(p.written_off + p.interest_written_off, c, lang), ""),
+        (lab["recovered"], _m(p.recovered, c, lang), ""),
+    ):
+        table.add_row(label, value, share)
+    console.print(table)
+    impact = Table(title=lab["impact"])
+    impact.add_column("")
+    impact.add_column(lab["count"], justify="right")
+    impact.add_column(lab["by_count"], justify="right")
+    impact.add_column(lab["outstanding"], justify="right", no_wrap=True)
+    impact.add_column(lab["by_amount"], justify="right")
+    for label, s in ((lab["women"], p.women_led), (lab["youth"], p.youth_led)):
+        impact.add_row(label, str(s.borrowers), _pct(s.by_count, lang), _m(s.outstanding, c, lang), _pct(s.by_amount, lang))
+    console.print(impact)
+    for key, groups in (("region", p.by_region), ("country", p.by_country), ("sector", p.by_sector)):
+        if groups:
+            console.print(_group_table(lab[key], groups, p, lang))

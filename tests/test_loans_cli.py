@@ -1,0 +1,242 @@
+"""`fisiq loan` and `fisiq portfolio` as a user types them: a worked example, JSON shapes,
+and the catalogue of bad input (one line on stderr, exit 1, nothing written)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from _loans_support import add_party
+from fisiq import db
+from fisiq.cli.main import app
+
+Run = Callable[..., Any]
+BORROWER = "Coopérative Femmes de Thiès"
+
+
+def ok(result: Any) -> Any:
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def refused(result: Any, fragment: str) -> None:
+    assert result.exit_code == 1, result.output
+    assert fragment in result.stderr, result.stderr
+    assert "Traceback" not in result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+
+
+def head(fisiq: Run) -> tuple[int, str]:
+    doc = json.loads(ok(fisiq("audit", "verify", "--json")).stdout)
+    return doc["entries"], doc["head"]
+
+
+def _has_party_command() -> bool:
+    return any(group.name == "party" for group in app.registered_groups)
+
+
+def borrower(fisiq: Run, target: str, name: str, *flags: str) -> None:
+    """A borrower through `fisiq party add` when it exists, else a row written directly."""
+    if _has_party_command():
+        ok(fisiq("party", "add", name, "--kind", "borrower", *flags))
+        return
+    opts = dict(zip(flags[::2], flags[1::2], strict=False))
+    engine = db.open_ledger(target)
+    try:
+        add_party(engine, name, country=opts.get("--country"), region=opts.get("--region"),
+                  sector=opts.get("--sector"), women_led="--women-led" in flags, youth_led="--youth-led" in flags)
+    finally:
+        engine.dispose()
+
+
+def capital(fisiq: Run, target: str, amount: str = "75000.00") -> None:
+    if _has_party_command():
+        ok(fisiq("party", "add", "Fonds test", "--kind", "investor"))
+    else:
+        engine = db.open_ledger(target)
+        add_party(engine, "Fonds test", "investor")
+        engine.dispose()
+    ok(fisiq("entry", "add", "--date", "2018-03-23", "-m", "capital", "-p", f"Assets:Cash {amount}",
+             "-p", "Equity:Paid-In-Capital @ Fonds test"))
+
+
+@pytest.fixture
+def fund(fisiq: Run, target: str) -> Run:
+    """A ledger with 75,000.00 $ of capital and one approved loan of 1,200.00 $ (loan 1)."""
+    capital(fisiq, target)
+    borrower(fisiq, target, BORROWER, "--country", "SN", "--region", "Africa", "--sector", "Agriculture",
+             "--women-led")
+    ok(fisiq("loan", "add", BORROWER, "1200.00", "--rate", "12", "--term", "3", "--first-due", "2018-05-01",
+             "--date", "2018-03-31"))
+    return fisiq
+
+
+def tb(fisiq: Run) -> dict[str, str]:
+    doc = json.loads(ok(fisiq("report", "trial-balance", "--json")).stdout)
+    assert doc["total"] == "0.00"
+    return {r["account"]: r["balance"] for r in doc["rows"]}
+
+
+def test_worked_example_disburse_accrue_repay(fund: Run) -> None:
+    """By hand: 1,200.00 $ at 12 % over 3 months, r = 1 %, A = 408.03 (docs/loans.md).
+
+    disburse 04-01: Cash 75,000.00 - 1,200.00 = 73,800.00; Principal 1,200.00.
+    accrue through 06-01: 05-01 1,200.00 x 1 % = 12.00; 06-01 803.97 x 1 % = 8.0397 -> 8.04; total 20.04.
+    repay 500.00 on 06-02: interest 20.04 first, then principal 479.96 (396.03 of inst. 1, 83.93 of inst. 2).
+    Cash 73,800.00 + 500.00 = 74,300.00; Principal 1,200.00 - 479.96 = 720.04; Receivable 0; Income 20.04.
+    """
+    out = ok(fund("loan", "disburse", "1", "--date", "2018-04-01")).stdout
+    assert "Disbursed loan 1: 1200.00 CAD" in out
+    assert tb(fund)["Assets:Cash"] == "73800.00"
+    assert "posted 20.04" in ok(fund("loan", "accrue", "--through", "2018-06-01")).stdout
+    assert "No interest left" in ok(fund("loan", "accrue", "--through", "2018-06-01")).stdout
+    out = ok(fund("loan", "repay", "1", "500.00", "--date", "2018-06-02", "--ref", "BANK-1")).stdout
+    assert "20.04 interest, 479.96 principal" in out
+    assert "already recorded" in ok(fund("loan", "repay", "1", "500.00", "--date", "2018-06-02", "--ref", "BANK-1")).stdout
+    balances = tb(fund)
+    assert balances["Assets:Cash"] == "74300.00"
+    assert balances["Assets:Loans:Principal"] == "720.04"
+    assert balances["Assets:Loans:Interest-Receivable"] == "0.00"
+    assert balances["Income:Interest:Loans"] == "-20.04"
+    sched = json.loads(ok(fund("loan", "schedule", "1", "--as-of", "2018-06-10", "--json")).stdout)
+    first, second, third = sched["installments"]
+    assert {k: first[k] for k in ("due", "principal", "interest", "payment", "balance")} == {
+        "due": "2018-05-01", "principal": "396.03", "interest": "12.00", "payment": "408.03", "balance": "803.97"}
+    assert (second["principal_paid"], second["interest_paid"], second["late"]) == ("83.93", "8.04", True)
+    assert (third["payment"], third["balance"], third["late"]) == ("408.02", "0.00", False)
+    assert sched["days_past_due"] == 9  # installment 2, due 06-01, not fully paid on 06-10
+    shown = json.loads(ok(fund("loan", "show", "1", "--as-of", "2018-06-10", "--json")).stdout)
+    assert shown["position"]["outstanding_principal"] == shown["ledger"]["principal"] == "720.04"
+    assert [e["kind"] for e in shown["events"]] == ["disbursed", "interest", "interest", "repaid"]
+    assert ok(fund("audit", "verify", "--json"))
+
+
+def test_schedule_table_in_french(fund: Run) -> None:
+    out = ok(fund("loan", "schedule", "1", "--lang", "fr")).stdout
+    assert "Échéancier du prêt 1" in out and "1 200,00 $" not in out and "408,03 $" in out
+
+
+def test_list_show_and_status_filter(fund: Run) -> None:
+    ok(fund("loan", "disburse", "1", "--date", "2018-04-01"))
+    doc = json.loads(ok(fund("loan", "list", "--as-of", "2018-04-02", "--json")).stdout)
+    assert [(loan["id"], loan["position"]["status"]) for loan in doc["loans"]] == [(1, "active")]
+    assert json.loads(ok(fund("loan", "list", "--status", "closed", "--json")).stdout)["loans"] == []
+    assert BORROWER in ok(fund("loan", "list")).stdout
+    assert "History of loan 1" in ok(fund("loan", "show", "1")).stdout
+
+
+def test_reschedule_write_off_recover_and_provision(fund: Run) -> None:
+    ok(fund("loan", "disburse", "1", "--date", "2018-04-01"))
+    out = ok(fund("loan", "reschedule", "1", "--date", "2018-06-15", "--term", "6", "--first-due", "2018-07-15")).stdout
+    assert "restructured" in out
+    assert "raised" in ok(fund("loan", "provision", "--as-of", "2018-09-30")).stdout
+    assert "nothing posted" in ok(fund("loan", "provision", "--as-of", "2018-09-30")).stdout
+    out = ok(fund("loan", "write-off", "1", "--date", "2018-10-01", "--reason", "cooperative dissolved")).stdout
+    assert "Wrote off loan 1: 1200.00 CAD principal" in out
+    ok(fund("loan", "recover", "1", "100.00", "--date", "2018-11-01"))
+    balances = tb(fund)
+    assert balances["Assets:Loans:Principal"] == "0.00"
+    assert balances["Income:Recoveries"] == "-100.00"
+    doc = json.loads(ok(fund("portfolio", "--as-of", "2018-12-31", "--json")).stdout)
+    # Interest written off, due by 10-01 and unpaid: 12.00 + 8.04 (kept installments 1-2), then the new
+    # schedule of 1,200.00 over 6 months at 1 % (A = 207.06): 12.00 (07-15), 1,004.94 x 1 % = 10.05 (08-15),
+    # 807.93 x 1 % = 8.08 (09-15): 50.17 in all.
+    assert doc["write_offs"] == {"loans": 1, "principal": "1200.00", "interest": "50.17", "recovered": "100.00"}
+
+
+def test_limits_show_and_set(fund: Run) -> None:
+    doc = json.loads(ok(fund("loan", "limits", "--json")).stdout)
+    assert doc["max_borrower_share"] == "10"
+    assert doc["provision_rates"][0] == [0, "0.01"]
+    ok(fund("loan", "limits", "--max-borrower-share", "1"))
+    refused(fund("loan", "disburse", "1", "--date", "2018-04-01"), "the limit is 1 %")
+    out = ok(fund("loan", "limits", "--max-borrower-share", "15", "--provision-rates", "0:2,1:5,31:25,91:50,181:100"))
+    assert "15 %" in out.stdout and "0+: 2 %" in out.stdout
+
+
+def test_portfolio_tables_in_both_languages(fund: Run) -> None:
+    ok(fund("loan", "disburse", "1", "--date", "2018-04-01"))
+    en = ok(fund("portfolio", "--as-of", "2018-04-30", "--lang", "en")).stdout
+    assert "Loan portfolio as of 2018-04-30" in en and "1,200.00 $" in en and "Women-led" in en
+    fr = ok(fund("portfolio", "--as-of", "2018-04-30", "--lang", "fr")).stdout
+    assert "Portefeuille de prêts au 2018-04-30" in fr and "1 200,00 $" in fr and "100,00 %" in fr
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["loan", "add", BORROWER, "0", "--rate", "5", "--term", "3", "--first-due", "2018-05-01"], "must be positive"),
+        (["loan", "add", BORROWER, "-100", "--rate", "5", "--term", "3", "--first-due", "2018-05-01"], "must be positive"),
+        (["loan", "add", BORROWER, "100.001", "--rate", "5", "--term", "3", "--first-due", "2018-05-01"], "decimals"),
+        (["loan", "add", BORROWER, "100", "--rate", "100.5", "--term", "3", "--first-due", "2018-05-01"], "between 0 and 100"),
+        (["loan", "add", BORROWER, "100", "--rate", "-1", "--term", "3", "--first-due", "2018-05-01"], "between 0 and 100"),
+        (["loan", "add", BORROWER, "100", "--rate", "abc", "--term", "3", "--first-due", "2018-05-01"], "percentage"),
+        (["loan", "add", BORROWER, "100", "--rate", "5", "--term", "0", "--first-due", "2018-05-01"], "between 1 and 600"),
+        (["loan", "add", BORROWER, "100", "--rate", "5", "--term", "3", "--first-due", "2018-02-30"], "does not exist"),
+        (["loan", "add", BORROWER, "100", "--rate", "5", "--term", "3", "--first-due", "2018-05-01",
+          "--method", "balloon"], "unknown method"),
+        (["loan", "add", BORROWER, "100", "--rate", "5", "--term", "3", "--first-due", "2018-05-01",
+          "--frequency", "weekly"], "unknown frequency"),
+        (["loan", "add", BORROWER, "100", "--rate", "5", "--term", "3", "--first-due", "2018-05-01",
+          "--grace", "3"], "grace"),
+        (["loan", "add", "Nobody", "100", "--rate", "5", "--term", "3", "--first-due", "2018-05-01"], "unknown borrower"),
+        (["loan", "add", "Fonds test", "100", "--rate", "5", "--term", "3", "--first-due", "2018-05-01"], "not a borrower"),
+        (["loan", "disburse", "9", "--date", "2018-04-01"], "there is no loan 9"),
+        (["loan", "disburse", "1", "--date", "2018-03-01"], "before loan 1 was approved"),
+        (["loan", "disburse", "1", "--date", "2018-05-01"], "before the first due date"),
+        (["loan", "repay", "1", "10", "--date", "2018-04-01"], "not been disbursed"),
+        (["loan", "repay", "9", "10", "--date", "2018-04-01"], "there is no loan 9"),
+        (["loan", "schedule", "9"], "there is no loan 9"),
+        (["loan", "show", "9"], "there is no loan 9"),
+        (["loan", "write-off", "1", "--date", "2018-04-01", "--reason", "x"], "approved"),
+        (["loan", "recover", "1", "10", "--date", "2018-04-01"], "not written off"),
+        (["loan", "limits", "--max-borrower-share", "0"], "more than 0"),
+        (["loan", "limits", "--provision-rates", "1:5"], "start with the bucket of 0"),
+        (["loan", "list", "--status", "lost"], "--status"),
+        (["portfolio", "--lang", "de"], "--lang"),
+        (["portfolio", "--currency", "XXX"], "unknown currency"),
+    ],
+)
+def test_bad_input_is_refused_and_nothing_written(fund: Run, args: list[str], fragment: str) -> None:
+    before = head(fund)
+    refused(fund(*args), fragment)
+    assert head(fund) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["loan", "repay", "1", "0", "--date", "2018-05-01"], "must be positive"),
+        (["loan", "repay", "1", "-5", "--date", "2018-05-01"], "must be positive"),
+        (["loan", "repay", "1", "1212.01", "--date", "2018-05-01"], "more than is owed"),
+        (["loan", "repay", "1", "10", "--date", "2018-03-31"], "before the disbursement"),
+        (["loan", "repay", "1", "10.005", "--date", "2018-05-01"], "decimals"),
+        (["loan", "disburse", "1", "--date", "2018-04-02"], "already disbursed"),
+        (["loan", "reschedule", "1", "--date", "2018-03-31", "--term", "3", "--first-due", "2018-05-01"],
+         "before the disbursement"),
+        (["loan", "reschedule", "1", "--date", "2018-04-15", "--term", "3", "--first-due", "2018-04-10"],
+         "must come after"),
+        (["loan", "write-off", "1", "--date", "2018-03-31", "--reason", "x"], "before the disbursement"),
+        (["loan", "recover", "1", "10", "--date", "2018-05-01"], "not written off"),
+    ],
+)
+def test_bad_moves_on_a_disbursed_loan(fund: Run, args: list[str], fragment: str) -> None:
+    ok(fund("loan", "disburse", "1", "--date", "2018-04-01"))
+    before = head(fund)
+    refused(fund(*args), fragment)
+    assert head(fund) == before
+
+
+def test_disbursement_refused_when_cash_is_short(fisiq: Run, target: str) -> None:
+    capital(fisiq, target, "1000.00")
+    borrower(fisiq, target, "Jeunes de Jacmel", "--country", "HT", "--region", "Haiti", "--youth-led")
+    ok(fisiq("loan", "limits", "--max-borrower-share", "100"))
+    ok(fisiq("loan", "add", "Jeunes de Jacmel", "1200", "--rate", "5", "--term", "3", "--first-due", "2018-05-01",
+             "--date", "2018-03-31"))
+    before = head(fisiq)
+    refused(fisiq("loan", "disburse", "1", "--date", "2018-04-01"), "cash would go negative")
+    assert head(fisiq) == before
