@@ -491,6 +491,17 @@ def verify(conn: Connection) -> ChainProblem | None:
     ).first()
     if orphan is not None:
         return ChainProblem(orphan[0], "has postings but no entry row (the entry was removed)")
+    # A posting's date is a copy of its entry's, kept so balances "as of" need no join; the
+    # hash covers the entry's date only, so a copy changed afterwards is caught here.
+    misdated = conn.execute(
+        select(POSTING.c.entry_id)
+        .join(ENTRY, ENTRY.c.id == POSTING.c.entry_id)
+        .where(POSTING.c.entry_date != ENTRY.c.date)
+        .order_by(POSTING.c.entry_id)
+        .limit(1)
+    ).first()
+    if misdated is not None:
+        return ChainProblem(misdated[0], "a posting's date differs from its entry's (altered after recording)")
     off = conn.execute(
         select(POSTING.c.currency, func.sum(POSTING.c.amount)).group_by(POSTING.c.currency).having(
             func.sum(POSTING.c.amount) != 0
