@@ -120,14 +120,18 @@ def import_file(
     table = read_csv(file, allowed=COLUMNS, required=REQUIRED)
     ops, problems = parse_rows(table.rows)
     numbers = [r.number for r in table.rows if not any(p.row == r.number for p in problems)]
-    if not problems:
-        with ledger(ctx) as engine:
-            transaction = db.read_transaction(engine) if dry_run else db.write_transaction(engine)
-            with transaction as conn, _progress(len(ops)) as tick:
-                try:
-                    results = commitments_db.apply_ops(conn, ops, write=not dry_run, on_checked=tick)
-                except commitments_db.OpsRefused as refused:
-                    problems = [CsvProblem(numbers[p.index], p.column, p.message) for p in refused.problems]
+    # The rules are checked even when some rows do not parse, so one run names every problem;
+    # then only a clean file with a real run writes, in the same transaction as its checks.
+    write = not dry_run and not problems
+    results = []
+    with ledger(ctx) as engine:
+        transaction = db.write_transaction(engine) if write else db.read_transaction(engine)
+        with transaction as conn, _progress(len(ops)) as tick:
+            try:
+                results = commitments_db.apply_ops(conn, ops, write=write, on_checked=tick)
+            except commitments_db.OpsRefused as refused:
+                problems += [CsvProblem(numbers[p.index], p.column, p.message) for p in refused.problems]
+    problems.sort(key=lambda p: p.row)
     if problems:
         for problem in problems:
             typer.echo(f"{file}: {problem}", err=True)

@@ -1,0 +1,215 @@
+"""Commitments, targets and progress as a user types them, on SQLite and PostgreSQL.
+
+Every refusal is one line and leaves the chain head unchanged. Progress's paid and signed
+figures equal the ledger's balances at every --as-of date, including for random sequences
+of add / sign / pay / cancel (invariant 5 of DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fisiq import accounts as chart
+from fisiq import commitments as rules
+
+Run = Callable[..., Any]
+
+
+def ok(result: Any) -> Any:
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def refused(result: Any, fragment: str) -> None:
+    assert result.exit_code == 1, result.output
+    assert fragment in result.output, result.output
+    assert "Traceback" not in result.output
+    assert len([line for line in result.output.splitlines() if line.strip()]) == 1, result.output
+
+
+def head(fisiq: Run) -> tuple[int, str]:
+    doc = json.loads(ok(fisiq("audit", "verify", "--json")).stdout)
+    return doc["entries"], doc["head"]
+
+
+def js(fisiq: Run, *args: str) -> Any:
+    return json.loads(ok(fisiq(*args, "--json")).stdout)
+
+
+def setup_parties(fisiq: Run) -> None:
+    ok(fisiq("party", "add", "Ministère des Relations internationales et de la Francophonie", "--kind", "government",
+             "--acronym", "MRIF"))
+    ok(fisiq("party", "add", "Membres de l'AQOCI (investissement collectif)", "--kind", "member"))
+    ok(fisiq("party", "add", "Fondation Solidarité", "--kind", "foundation"))
+    ok(fisiq("party", "add", "Coopérative du Sud", "--kind", "borrower", "--country", "HT", "--women-led"))
+
+
+def balances_by(fisiq: Run, as_of: str | None = None) -> dict[str, Decimal]:
+    args = ["report", "trial-balance"] + (["--as-of", as_of] if as_of else [])
+    return {r["account"]: Decimal(r["balance"]) for r in js(fisiq, *args)["rows"]}
+
+
+def test_lifecycle_posts_entries_and_show_tells_the_history(fisiq: Run) -> None:
+    setup_parties(fisiq)
+    added = js(fisiq, "commitment", "add", "MRIF", "100000", "--stage", "in-principle", "--date", "2018-03-01")
+    assert added == {"created": True, "commitment": 1, "stage": "in-principle", "entries": []}
+    signed = js(fisiq, "commitment", "sign", "1", "--date", "2018-03-10", "--amount", "75000")
+    assert signed["stage"] == "signed" and signed["entries"] == [1]
+    ok(fisiq("commitment", "pay", "1", "25000", "--date", "2018-03-20", "--ref", "MRIF-1"))
+    again = ok(fisiq("commitment", "pay", "1", "25000", "--date", "2018-03-20", "--ref", "MRIF-1"))
+    assert "already recorded" in again.stdout
+    paid = js(fisiq, "commitment", "pay", "1", "50000", "--date", "2018-03-31")
+    assert paid["stage"] == "paid"
+    tb = balances_by(fisiq)
+    assert tb[chart.CASH] == Decimal("75000.00") and tb[chart.PAID_IN_CAPITAL] == Decimal("-75000.00")
+    assert tb[chart.COMMITMENTS_RECEIVABLE] == 0 and tb[chart.COMMITMENTS_SUBSCRIBED] == 0
+    shown = js(fisiq, "commitment", "show", "1")
+    assert [(h["event"], h["amount"], h["entry"]) for h in shown["history"]] == [
+        ("in-principle", "100000.00", None), ("signed", "75000.00", 1), ("payment", "25000.00", 2),
+        ("payment", "50000.00", 3)]
+    assert shown["history"][2]["postings"][0] == {"account": "Assets:Cash", "party": None, "amount": "25000.00",
+                                                  "currency": "CAD"}
+    assert "Equity:Paid-In-Capital" in ok(fisiq("commitment", "show", "1")).stdout
+    listed = js(fisiq, "commitment", "list", "--stage", "paid")["commitments"]
+    assert [(c["id"], c["paid"], c["party"]) for c in listed] == [
+        (1, "75000.00", "Ministère des Relations internationales et de la Francophonie")]
+    assert js(fisiq, "commitment", "list", "--as-of", "2018-03-05")["commitments"][0]["stage"] == "in-principle"
+
+
+def test_refusals_write_nothing(fisiq: Run) -> None:
+    setup_parties(fisiq)
+    ok(fisiq("commitment", "add", "MRIF", "1000", "--stage", "prospect", "--date", "2018-03-01"))
+    ok(fisiq("commitment", "add", "Fondation Solidarité", "500", "--stage", "signed", "--date", "2018-03-01"))
+    ok(fisiq("commitment", "pay", "2", "500", "--date", "2018-03-02"))
+    ok(fisiq("commitment", "add", "MRIF", "300", "--stage", "signed", "--date", "2018-03-05", "--instrument", "grant"))
+    before = head(fisiq)
+    for args, fragment in [
+        (("commitment", "pay", "1", "10", "--date", "2018-03-02"), "only a prospect"),
+        (("commitment", "pay", "3", "300.01", "--date", "2018-03-06"), "more than the signed, unpaid rest"),
+        (("commitment", "pay", "2", "1", "--date", "2018-03-06"), "fully paid"),
+        (("commitment", "sign", "3", "--date", "2018-03-06"), "already signed"),
+        (("commitment", "pay", "3", "10", "--date", "2018-03-04"), "before commitment 3 was signed"),
+        (("commitment", "cancel", "2", "--date", "2018-03-06", "--reason", "x"), "reverse its entry first"),
+        (("commitment", "pay", "9", "10", "--date", "2018-03-06"), "there is no commitment 9"),
+        (("commitment", "add", "Nobody", "10", "--stage", "signed", "--date", "2018-03-06"), "unknown party"),
+        (("commitment", "add", "Coopérative du Sud", "10", "--stage", "signed", "--date", "2018-03-06"),
+         "makes no commitments"),
+        (("commitment", "add", "MRIF", "10", "--stage", "paid", "--date", "2018-03-06"), "unknown stage"),
+        (("commitment", "add", "MRIF", "10", "--stage", "signed", "--date", "2018-03-06", "--instrument", "gift"),
+         "unknown instrument"),
+        (("commitment", "add", "MRIF", "10.001", "--stage", "signed", "--date", "2018-03-06"), "more decimals"),
+        (("commitment", "add", "MRIF", "0", "--stage", "signed", "--date", "2018-03-06"), "more than zero"),
+        (("commitment", "cancel", "3", "--date", "2018-03-06", "--reason", "a\u202eb"), "U+202E"),
+        (("target", "set", "borrowers", "10", "--date", "2018-03-06"), "unknown category"),
+    ]:
+        refused(fisiq(*args), fragment)
+        assert head(fisiq) == before, args
+    # Reverse the payment, then the commitment can be cancelled: its rest is released.
+    ok(fisiq("entry", "reverse", "2", "--date", "2018-03-07"))
+    cancelled = js(fisiq, "commitment", "cancel", "2", "--date", "2018-03-08", "--reason", "paid by mistake")
+    assert cancelled["stage"] == "cancelled" and len(cancelled["entries"]) == 1
+    refused(fisiq("commitment", "cancel", "2", "--date", "2018-03-09", "--reason", "again"), "was cancelled")
+    shown = js(fisiq, "commitment", "show", "2")
+    assert shown["history"][1]["reversed_by"] == 4
+    assert balances_by(fisiq)[chart.COMMITMENTS_RECEIVABLE] == Decimal("300.00")  # commitment 3 only
+
+
+def test_progress_equals_ledger_balances_at_every_date(fisiq: Run) -> None:
+    setup_parties(fisiq)
+    ok(fisiq("target", "set", "member", "1000000", "--date", "2018-01-01"))
+    ok(fisiq("target", "set", "member", "1200000", "--date", "2018-06-01"))
+    ok(fisiq("target", "set", "total", "7000000", "--date", "2018-01-01"))
+    ok(fisiq("commitment", "add", "Membres de l'AQOCI (investissement collectif)", "465000", "--stage", "signed",
+             "--date", "2018-03-31"))
+    ok(fisiq("commitment", "add", "MRIF", "75000", "--stage", "prospect", "--date", "2018-02-01"))
+    ok(fisiq("commitment", "sign", "2", "--date", "2018-03-15"))
+    ok(fisiq("commitment", "pay", "2", "75000", "--date", "2018-03-31"))
+    ok(fisiq("commitment", "add", "Fondation Solidarité", "20000", "--stage", "in-principle", "--date", "2018-04-10",
+             "--instrument", "debt"))
+    ok(fisiq("commitment", "pay", "1", "100000", "--date", "2018-07-01"))
+    ok(fisiq("commitment", "cancel", "1", "--date", "2018-09-01", "--reason", "tour ended"))
+    for as_of in ("2018-01-31", "2018-02-15", "2018-03-20", "2018-03-31", "2018-05-01", "2018-07-01", "2018-12-31"):
+        doc = js(fisiq, "progress", "--as-of", as_of)
+        tb = balances_by(fisiq, as_of)
+        paid = sum((-tb.get(acc, Decimal(0)) for acc in rules.INSTRUMENTS.values()), Decimal(0))
+        assert Decimal(doc["total"]["paid"]) == paid, as_of
+        assert Decimal(doc["total"]["signed"]) - paid == tb.get(chart.COMMITMENTS_RECEIVABLE, Decimal(0)), as_of
+        assert Decimal(doc["total"]["signed"]) == sum(Decimal(c["signed"]) for c in doc["categories"])
+    at = {d: {c["category"]: c for c in js(fisiq, "progress", "--as-of", d)["categories"]}
+          for d in ("2018-02-15", "2018-03-31", "2018-07-01", "2018-12-31")}
+    assert at["2018-02-15"]["government"]["prospect"] == "75000.00"
+    assert at["2018-03-31"]["government"]["paid"] == "75000.00"
+    assert at["2018-03-31"]["member"] | {} == at["2018-03-31"]["member"]
+    assert (at["2018-03-31"]["member"]["target"], at["2018-03-31"]["member"]["signed"],
+            at["2018-03-31"]["member"]["share_signed"], at["2018-03-31"]["member"]["gap"]) == (
+        "1000000.00", "465000.00", "46.5", "535000.00")
+    assert at["2018-07-01"]["member"]["target"] == "1200000.00"
+    assert (at["2018-07-01"]["member"]["paid"], at["2018-07-01"]["member"]["signed"]) == ("100000.00", "465000.00")
+    assert at["2018-12-31"]["member"]["signed"] == "100000.00"  # the rest was cancelled
+    assert at["2018-12-31"]["other"]["in_principle"] == "20000.00"
+    full = js(fisiq, "progress", "--by-investor")
+    assert full["total"]["target"] == "7000000.00"
+    assert {i["party"] for i in full["investors"]} == {
+        "Membres de l'AQOCI (investissement collectif)", "Ministère des Relations internationales et de la Francophonie",
+        "Fondation Solidarité"}
+    fr = ok(fisiq("progress", "--lang", "fr", "--as-of", "2018-03-31")).stdout
+    assert "465 000,00 $" in fr and "█" in fr and "▓" in fr
+    assert "1,000,000.00 $" in ok(fisiq("progress", "--lang", "en", "--as-of", "2018-03-31")).stdout
+    history = js(fisiq, "target", "list")["targets"]
+    assert [(t["category"], t["amount"]) for t in history] == [
+        ("member", "1000000.00"), ("total", "7000000.00"), ("member", "1200000.00")]
+
+
+ops = st.lists(
+    st.tuples(st.sampled_from(["add", "sign", "pay", "cancel"]), st.integers(0, 3), st.integers(1, 500_000),
+              st.integers(0, 20), st.sampled_from(rules.INITIAL_STAGES)),
+    min_size=1, max_size=14,
+)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                   HealthCheck.too_slow])
+@given(steps=ops)
+def test_random_sequences_keep_invariant_5_and_progress_equals_balances(ledgers: Any, steps: list[Any]) -> None:
+    from fisiq import commitments_db, db, ledger, parties_db
+    from fisiq.commitments_db import Op, OpsRefused
+    from fisiq.parties import make_party
+
+    engine = ledgers.engine()
+    with db.write_transaction(engine) as conn:
+        parties_db.add_parties(conn, [make_party("Alpha", "member"), make_party("Beta", "government")])
+    day = date(2018, 1, 1)
+    dates = []
+    for action, which, cents, gap, stage in steps:
+        day += timedelta(days=gap)
+        dates.append(day)
+        amount = Decimal(cents).scaleb(-2)
+        if action == "add":
+            op = Op("add", day, party=["Alpha", "Beta"][which % 2], stage=stage, amount=amount)
+        else:
+            op = Op(action, day, commitment=which + 1, amount=amount if action != "sign" else None,
+                    reason="r" if action == "cancel" else None)
+        try:
+            with db.write_transaction(engine) as conn:
+                commitments_db.apply_ops(conn, [op])
+        except OpsRefused:
+            pass
+    with db.read_transaction(engine) as conn:
+        for view in commitments_db.list_commitments(conn):
+            assert view.state.holds(), view
+        for as_of in [None, *dates]:
+            p = commitments_db.campaign_progress(conn, as_of)
+            tb = {b.account: b.amount for b in ledger.balances(conn, as_of=as_of)}
+            paid = -sum((tb.get(a, Decimal(0)) for a in rules.INSTRUMENTS.values()), Decimal(0))
+            assert p.total.paid == paid
+            assert p.total.signed_unpaid == tb.get(chart.COMMITMENTS_RECEIVABLE, Decimal(0))
+            assert p.total.signed_unpaid >= 0 and p.total.paid >= 0
+            assert sum((v.state.paid for v in commitments_db.list_commitments(conn, as_of=as_of)), Decimal(0)) == paid
+        assert ledger.verify(conn) is None

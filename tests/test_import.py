@@ -1,0 +1,148 @@
+"""`fisiq import`: the whole file or nothing, errors by row and column, dry run, idempotence."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fisiq.cli import imports
+from fisiq.csvfile import CsvError, decode, parse_csv
+
+Run = Callable[..., Any]
+REPO = Path(__file__).parents[1]
+EXAMPLE = REPO / "ledger" / "examples" / "commitments-example.csv"
+HEADER = "ref,date,action,commitment,party,stage,instrument,category,amount,reason,source"
+
+
+def ok(result: Any) -> Any:
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def head(fisiq: Run) -> tuple[int, str]:
+    doc = json.loads(ok(fisiq("audit", "verify", "--json")).stdout)
+    return doc["entries"], doc["head"]
+
+
+def write(tmp_path: Path, text: str | bytes, name: str = "in.csv") -> str:
+    path = tmp_path / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8", newline="")
+    return str(path)
+
+
+@pytest.fixture
+def parties(fisiq: Run) -> Run:
+    ok(fisiq("party", "add", "Fondation Exemple", "--kind", "foundation", "--acronym", "FEX"))
+    ok(fisiq("party", "add", "Caisse Exemple", "--kind", "investor"))
+    return fisiq
+
+
+def test_example_file_imports_once_and_is_idempotent(parties: Run) -> None:
+    fisiq = parties
+    dry = json.loads(ok(fisiq("import", str(EXAMPLE), "--dry-run", "--json")).stdout)
+    assert dry["dry_run"] and dry["recorded"] == 8 and dry["entries_posted"] == 5 and dry["entries"] == []
+    assert head(fisiq)[0] == 0
+    done = json.loads(ok(fisiq("import", str(EXAMPLE), "--json")).stdout)
+    assert done["recorded"] == 8 and len(done["entries"]) == 5
+    before = head(fisiq)
+    again = ok(fisiq("import", str(EXAMPLE)))
+    assert "Recorded 0 of 8 rows" in again.stdout and "8 already recorded" in again.stdout
+    assert head(fisiq) == before
+    listed = json.loads(ok(fisiq("commitment", "list", "--json")).stdout)["commitments"]
+    assert [(c["ref"], c["stage"], c["paid"], c["cancelled"]) for c in listed] == [
+        ("ex-fex", "paid", "80000.00", "0.00"), ("ex-caisse", "cancelled", "0.00", "50000.00")]
+    tb = {r["account"]: r["balance"] for r in json.loads(ok(fisiq("report", "trial-balance", "--json")).stdout)["rows"]}
+    assert tb["Income:Contributions"] == "-80000.00" and tb["Equity:Commitments:Receivable"] == "0.00"
+
+
+def test_every_problem_is_named_by_row_and_column_and_nothing_is_written(parties: Run, tmp_path: Path) -> None:
+    fisiq = parties
+    text = "\n".join([
+        HEADER,
+        "a1,2019-01-01,add,,FEX,signed,equity,,1000.00,,",
+        "a2,2019-02-30,add,,FEX,signed,equity,,1000.00,,",  # row 3: date
+        "a3,2019-01-01,add,,Nobody,signed,equity,,10,,",  # row 4: party
+        "a4,2019-01-02,pay,a1,,,,,1000.01,,",  # row 5: amount beyond the rest
+        "a1,2019-01-02,pay,a1,,,,,1,,",  # row 6: duplicate ref
+        "a6,2019-01-02,fly,a1,,,,,1,,",  # row 7: action
+        "a7,2019-01-02,pay,a1,,,,,1e3,,",  # row 8: amount
+        "a8,2019-01-02,cancel,a1,,,,,,,",  # row 9: reason
+        "a9,2019-01-02,pay,a1,,,,,10.00,,",  # fine
+    ]) + "\n"
+    before = head(fisiq)
+    result = fisiq("import", write(tmp_path, text))
+    assert result.exit_code == 1
+    err = result.stderr
+    for fragment in ["row 3, column date", "row 4, column party: unknown party", "row 6, column ref",
+                     "row 7, column action", "row 8, column amount", "row 9, column reason"]:
+        assert fragment in err, (fragment, err)
+    assert "nothing recorded" in err
+    assert head(fisiq) == before
+    # The rules are checked once the rows parse: a payment beyond the signed rest.
+    lines = text.splitlines()
+    clean = "\n".join([lines[0], lines[1], lines[4], lines[9]]) + "\n"
+    result = fisiq("import", write(tmp_path, clean, "b.csv"))
+    assert result.exit_code == 1 and "row 3, column amount: a payment of 1000.01" in result.stderr
+    assert head(fisiq) == before
+
+
+def test_same_ref_with_other_content_is_refused(parties: Run, tmp_path: Path) -> None:
+    fisiq = parties
+    ok(fisiq("import", write(tmp_path, f"{HEADER}\nr1,2019-01-01,add,,FEX,signed,,,100,,\n")))
+    before = head(fisiq)
+    result = fisiq("import", write(tmp_path, f"{HEADER}\nr1,2019-01-01,add,,FEX,signed,,,200,,\n", "b.csv"))
+    assert result.exit_code == 1 and "row 2, column ref" in result.stderr and "different content" in result.stderr
+    assert head(fisiq) == before
+
+
+def test_bom_crlf_quoted_newlines_and_comments(parties: Run, tmp_path: Path) -> None:
+    fisiq = parties
+    text = ("\ufeff# a comment\r\n" + HEADER + "\r\n"
+            'q1,2019-01-01,add,,Caisse Exemple,prospect,,,5000,,"a source\r\non two lines, with a comma"\r\n')
+    ok(fisiq("import", write(tmp_path, text.encode("utf-8"))))
+    listed = json.loads(ok(fisiq("commitment", "list", "--json")).stdout)["commitments"]
+    assert listed[0]["ref"] == "q1" and listed[0]["stage"] == "prospect"
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        (b"ref,date,action\nx,2019-01-01,add,\"open\n", "never closed"),
+        ("ref,date,action\nx,2019-01-01,caf\xe9\n".encode("latin-1"), "not UTF-8"),
+        (b"ref,date\nx,2019-01-01\n", "lacks the column(s) action"),
+        (b"ref,date,action,colour\n", "unknown column 'colour'"),
+        (b"ref,date,action,ref\n", "appears twice"),
+        (b"", "is empty"),
+        (b"ref,date,action\nx,2019-01-01,add,1,2,3\n", "cells but the header names 3"),
+    ],
+)
+def test_unreadable_files_are_refused_in_one_line(fisiq: Run, tmp_path: Path, data: bytes, fragment: str) -> None:
+    result = fisiq("import", write(tmp_path, data))
+    assert result.exit_code == 1, result.output
+    assert fragment in result.output and len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_csv_reader_directly() -> None:
+    with pytest.raises(CsvError, match="save it as UTF-8"):
+        decode(b"\xff\xfe", "f.csv")
+    table = parse_csv("ref,date,action\n\n#x\nr,2019-01-01,add\n", "f", allowed=imports.COLUMNS, required=imports.REQUIRED)
+    assert [r.number for r in table.rows] == [4]
+
+
+def test_long_files_import_in_one_transaction(parties: Run, tmp_path: Path) -> None:
+    fisiq = parties
+    rows = [HEADER]
+    for i in range(300):
+        rows.append(f"c{i},2019-01-01,add,,FEX,signed,,,{i + 1}.00,,")
+        rows.append(f"p{i},2019-01-02,pay,c{i},,,,,{i + 1}.00,,")
+    ok(fisiq("import", write(tmp_path, "\n".join(rows) + "\n")))
+    assert head(fisiq)[0] == 600
+    progress = json.loads(ok(fisiq("progress", "--json")).stdout)
+    assert progress["categories"][3]["paid"] == f"{sum(range(1, 301))}.00"

@@ -1,0 +1,88 @@
+"""Parties: unique names after normalization, lookalikes refused, found by name or acronym."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fisiq.parties import PartyError, make_party
+
+Run = Callable[..., Any]
+MEMBERS = Path(__file__).parents[1] / "ledger" / "members.csv"
+
+
+def ok(result: Any) -> Any:
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def refused(result: Any, fragment: str) -> None:
+    assert result.exit_code == 1, result.output
+    assert fragment in result.output, result.output
+    assert len([line for line in result.output.splitlines() if line.strip()]) == 1, result.output
+
+
+def test_add_find_by_name_or_acronym_list_and_show(fisiq: Run) -> None:
+    doc = json.loads(ok(fisiq("party", "add", "Ministère des Relations internationales et de la Francophonie",
+                              "--kind", "government", "--acronym", "MRIF", "--json")).stdout)
+    assert doc["id"] == 1 and doc["acronym"] == "MRIF" and doc["kind"] == "government"
+    ok(fisiq("party", "add", "Coopérative  Femmes\u00a0du Sud", "--kind", "borrower", "--country", "HT",
+             "--region", "Haiti", "--sector", "agriculture", "--women-led"))
+    for key in ("MRIF", "mrif", "ministère des relations internationales et de la francophonie"):
+        assert json.loads(ok(fisiq("party", "show", key, "--json")).stdout)["id"] == 1
+    borrower = json.loads(ok(fisiq("party", "show", "Coopérative Femmes du Sud", "--json")).stdout)
+    assert borrower["name"] == "Coopérative Femmes du Sud" and borrower["women_led"] and borrower["country"] == "HT"
+    listed = json.loads(ok(fisiq("party", "list", "--kind", "borrower", "--json")).stdout)["parties"]
+    assert [p["name"] for p in listed] == ["Coopérative Femmes du Sud"]
+    assert "MRIF" in ok(fisiq("party", "list")).stdout
+    refused(fisiq("party", "show", "Nobody"), "unknown party")
+
+
+def test_names_are_unique_after_normalization_and_lookalikes_refused(fisiq: Run) -> None:
+    ok(fisiq("party", "add", "Oxfam-Québec", "--kind", "member", "--acronym", "OQ"))
+    refused(fisiq("party", "add", "OXFAM-QUÉBEC", "--kind", "member"), "already exists")
+    refused(fisiq("party", "add", "Oxfam-Que\u0301bec", "--kind", "member"), "already exists")  # decomposed é
+    refused(fisiq("party", "add", "Oxfаm-Québec", "--kind", "member"), "mixes")  # Cyrillic а
+    refused(fisiq("party", "add", "Oxfam–Québec", "--kind", "member"), "looks like")  # en dash
+    refused(fisiq("party", "add", "Oxfam\u200b-Québec", "--kind", "member"), "U+200B")
+    refused(fisiq("party", "add", "OQ", "--kind", "member"), "already used")  # a name equal to an acronym
+    refused(fisiq("party", "add", "Autre", "--kind", "member", "--acronym", "oq"), "already used")
+    refused(fisiq("party", "add", "Oxfam-Quebec", "--kind", "member", "--acronym", "Oxfam-Québec"), "already used")
+    ok(fisiq("party", "add", "Oxfam-Quebec", "--kind", "member"))  # accents kept: a different name
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"kind": "bank"}, "unknown party kind"),
+        ({"kind": "member", "country": "HT"}, "describe borrowers"),
+        ({"kind": "borrower", "country": "ht"}, "upper case"),
+        ({"kind": "borrower", "country": "XX"}, "unknown country"),
+        ({"kind": "government", "membership": "regular"}, "applies to members"),
+        ({"kind": "member", "membership": "honorary"}, "unknown membership"),
+    ],
+)
+def test_bad_descriptions(kwargs: dict[str, Any], fragment: str) -> None:
+    kind = kwargs.pop("kind")
+    with pytest.raises(PartyError, match=fragment):
+        make_party("Un organisme", kind, **kwargs)
+
+
+def test_member_list_loads_once(fisiq: Run, tmp_path: Path) -> None:
+    out = ok(fisiq("party", "import", str(MEMBERS), "--kind", "member")).stdout
+    assert "Added 67 parties" in out
+    assert "Added 0 parties" in ok(fisiq("party", "import", str(MEMBERS), "--kind", "member")).stdout
+    members = json.loads(ok(fisiq("party", "list", "--kind", "member", "--json")).stdout)["parties"]
+    assert len(members) == 67 and {p["membership"] for p in members} == {"regular", "sympathizing"}
+    assert json.loads(ok(fisiq("party", "show", "AIPE", "--json")).stdout)["name"] == "Aide internationale pour l'enfance"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,kind\nUn,member\nDeux,bank\nUn,member\n", encoding="utf-8")
+    result = fisiq("party", "import", str(bad))
+    assert result.exit_code == 1 and "row 3" in result.output
+    bad.write_text("name,kind\nUn,member\nun,member\n", encoding="utf-8")
+    refused(fisiq("party", "import", str(bad)), "appears twice")
+    assert len(json.loads(ok(fisiq("party", "list", "--json")).stdout)["parties"]) == 67
