@@ -174,7 +174,8 @@ ops = st.lists(
 )
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+# A fresh ledger per example: a third of the profile's examples (13 by default, more when thorough).
+@settings(max_examples=max(1, settings.default.max_examples // 3), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow])
 @given(steps=ops)
 def test_random_sequences_keep_invariant_5_and_progress_equals_balances(ledgers: Any, steps: list[Any]) -> None:
