@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -292,16 +292,19 @@ def set_limits(
 def _event(
     conn: Connection, loan: LoanRecord, kind: str, on: date, amount: Decimal | None = None,
     entry_id: int | None = None, details: dict[str, Any] | None = None, ref: str | None = None,
-) -> None:
-    conn.execute(
-        insert(EVENT),
+) -> LoanRecord:
+    """Record an event; returns the loan with it (without reading every event again)."""
+    new_id = conn.execute(
+        insert(EVENT).returning(EVENT.c.id),
         {
             "loan_id": loan.id, "kind": kind, "date": on,
             "amount": to_minor(amount, loan.currency) if amount is not None else None,
             "entry_id": entry_id, "details": json.dumps(details, sort_keys=True) if details else None,
             "ref": ref, "recorded_at": utc_now(), "recorded_by": current_user(),
         },
-    )
+    ).scalar_one()
+    row = EventRow(int(new_id), kind, on, amount, entry_id, details or {}, ref)
+    return replace(loan, events=(*loan.events, row))
 
 
 def _balance(conn: Connection, account: str, currency: str, *, as_of: date | None = None,
@@ -384,9 +387,9 @@ def _post_interest(conn: Connection, loan: LoanRecord, through: date) -> tuple[L
              Posting(INTEREST_INCOME, -item.interest, loan.currency)],
             "loan-interest", ref,
         )
-        _event(conn, loan, "interest", item.due, item.interest, entry_id, {"installment": item.number}, ref)
+        loan = _event(conn, loan, "interest", item.due, item.interest, entry_id, {"installment": item.number}, ref)
         total += item.interest
-    return (get_loan(conn, loan.id) if due else loan), total
+    return loan, total
 
 
 def _cash_floor(conn: Connection, currency: str, on: date) -> Decimal:
@@ -446,8 +449,8 @@ def disburse(engine: Engine, loan_id: int, on: date) -> Outcome:
             conn, loan, on, f"Loan {loan.id} disbursed to {loan.borrower}",
             [Posting(PRINCIPAL, amount, cur, loan.borrower), Posting(CASH, -amount, cur)], "loan-disbursement",
         )
-        _event(conn, loan, "disbursed", on, amount, entry_id)
-        return Outcome(get_loan(conn, loan.id), (entry_id,), figures={"amount": amount})
+        loan = _event(conn, loan, "disbursed", on, amount, entry_id)
+        return Outcome(loan, (entry_id,), figures={"amount": amount})
 
 
 def accrue(engine: Engine, through: date) -> list[tuple[int, Decimal]]:
@@ -479,10 +482,11 @@ def repay(engine: Engine, loan_id: int, amount: Decimal, on: date, ref: str | No
         if loan.disbursed_on() is None:
             raise LoanError(f"cannot record a repayment on {on}: loan {loan.id} has not been disbursed")
         _check_order(loan, "repayment", on)
-        loans.allocate_repayment(loan.terms, loan.domain_events(), on, amount)  # refuse before posting interest
+        # Interest fallen due first (refs make it once); a refusal below rolls it back with the rest.
         loan, _ = _post_interest(conn, loan, on)
-        alloc = loans.allocate_repayment(loan.terms, loan.domain_events(), on, amount)
+        before = _repaid_so_far(loan)
         after = loans.loan_position(loan.terms, [*loan.domain_events(), loans.Repaid(on, amount)], on)
+        alloc = loans.Allocation(after.interest_repaid - before[0], after.principal_repaid - before[1])
         if after.status == "closed":
             _check_posted_interest(loan, "a repayment that closes the loan", on)
         entry_id = _post(
@@ -491,10 +495,16 @@ def repay(engine: Engine, loan_id: int, amount: Decimal, on: date, ref: str | No
              Posting(PRINCIPAL, -alloc.principal, cur, loan.borrower)],
             "loan-repayment", ref,
         )
-        _event(conn, loan, "repaid", on, amount, entry_id,
-               {"interest": str(alloc.interest), "principal": str(alloc.principal)}, ref)
-        return Outcome(get_loan(conn, loan.id), (entry_id,),
-                       figures={"interest": alloc.interest, "principal": alloc.principal})
+        loan = _event(conn, loan, "repaid", on, amount, entry_id,
+                      {"interest": str(alloc.interest), "principal": str(alloc.principal)}, ref)
+        return Outcome(loan, (entry_id,), figures={"interest": alloc.interest, "principal": alloc.principal})
+
+
+def _repaid_so_far(loan: LoanRecord) -> tuple[Decimal, Decimal]:
+    """(interest, principal) repaid by the recorded repayments, from their recorded split."""
+    zero = from_minor(0, loan.currency)
+    rows = [e.details for e in loan.events if e.kind == "repaid"]
+    return (sum((Decimal(d["interest"]) for d in rows), zero), sum((Decimal(d["principal"]) for d in rows), zero))
 
 
 def _minor_or_none(amount: Decimal, currency: str) -> int | None:
@@ -524,8 +534,8 @@ def reschedule(
         )
         loans.loan_position(loan.terms, [*loan.domain_events(), loans.Rescheduled(on, terms)], on)  # the rules
         loan, _ = _post_interest(conn, loan, on)
-        _event(conn, loan, "rescheduled", on, terms.principal, None, {"terms": terms_json(terms)})
-        return Outcome(get_loan(conn, loan.id), (), figures={"principal": terms.principal})
+        loan = _event(conn, loan, "rescheduled", on, terms.principal, None, {"terms": terms_json(terms)})
+        return Outcome(loan, (), figures={"principal": terms.principal})
 
 
 def write_off(engine: Engine, loan_id: int, on: date, reason: str) -> Outcome:
@@ -551,9 +561,9 @@ def write_off(engine: Engine, loan_id: int, on: date, reason: str) -> Outcome:
              Posting(INTEREST_INCOME, interest, cur), Posting(RECEIVABLE, -interest, cur, loan.borrower)],
             "loan-write-off",
         )
-        _event(conn, loan, "written-off", on, amount, entry_id,
+        loan = _event(conn, loan, "written-off", on, amount, entry_id,
                {"reason": reason, "interest": str(interest), "from_allowance": str(from_allowance)})
-        return Outcome(get_loan(conn, loan.id), (entry_id,),
+        return Outcome(loan, (entry_id,),
                        figures={"principal": amount, "interest": interest, "from_allowance": from_allowance})
 
 
@@ -576,8 +586,8 @@ def recover(engine: Engine, loan_id: int, amount: Decimal, on: date, ref: str | 
             conn, loan, on, f"Loan {loan.id}: recovery from {loan.borrower} after write-off",
             [Posting(CASH, amount, cur), Posting(RECOVERIES, -amount, cur, loan.borrower)], "loan-recovery", ref,
         )
-        _event(conn, loan, "recovered", on, amount, entry_id, None, ref)
-        return Outcome(get_loan(conn, loan.id), (entry_id,), figures={"amount": amount})
+        loan = _event(conn, loan, "recovered", on, amount, entry_id, None, ref)
+        return Outcome(loan, (entry_id,), figures={"amount": amount})
 
 
 @dataclass(frozen=True, slots=True)
