@@ -479,8 +479,26 @@ def verify(conn: Connection) -> ChainProblem | None:
     """Check the hash chain, each entry's rules, and the books as a whole.
 
     Returns the first problem found (naming the entry), or None when everything holds.
+    A stored value that no longer reads as what fisiq wrote (a date or an amount edited by
+    hand) is such a problem too, never an exception.
     """
-    problem = verify_chain(iter_entries(conn))
+    read_through = 0
+
+    def entries_read() -> Iterator[RecordedEntry]:
+        nonlocal read_through
+        for entry in iter_entries(conn):
+            yield entry
+            read_through = entry.id
+
+    try:
+        problem = verify_chain(entries_read())
+    except (ValueError, ArithmeticError, TypeError, KeyError) as exc:
+        # The first entry not yet read is the one whose row (or posting) would not decode.
+        bad = conn.execute(select(func.min(ENTRY.c.id)).where(ENTRY.c.id > read_through)).scalar()
+        return ChainProblem(
+            int(bad) if bad is not None else read_through + 1,
+            f"a stored value cannot be read (altered after recording): {str(exc)[:200]}",
+        )
     if problem is not None:
         return problem
     orphan = conn.execute(
@@ -502,6 +520,45 @@ def verify(conn: Connection) -> ChainProblem | None:
     ).first()
     if misdated is not None:
         return ChainProblem(misdated[0], "a posting's date differs from its entry's (altered after recording)")
+    # What the hash cannot see: a posting's line numbers (only their order is hashed), a
+    # reference to an account or party row that does not exist (the hash sees no name), and,
+    # on SQLite, an amount stored as something other than an integer (it would be rounded).
+    structural = [
+        (
+            select(POSTING.c.entry_id)
+            .group_by(POSTING.c.entry_id)
+            .having((func.min(POSTING.c.line) != 1) | (func.max(POSTING.c.line) != func.count()))
+            .order_by(POSTING.c.entry_id),
+            "its postings' line numbers are not 1, 2, 3, ... (altered after recording)",
+        ),
+        (
+            select(POSTING.c.entry_id)
+            .outerjoin(ACCOUNT, ACCOUNT.c.id == POSTING.c.account_id)
+            .where(ACCOUNT.c.id.is_(None))
+            .order_by(POSTING.c.entry_id),
+            "a posting names an account that does not exist (altered after recording)",
+        ),
+        (
+            select(POSTING.c.entry_id)
+            .outerjoin(PARTY, PARTY.c.id == POSTING.c.party_id)
+            .where(POSTING.c.party_id.is_not(None), PARTY.c.id.is_(None))
+            .order_by(POSTING.c.entry_id),
+            "a posting names a party that does not exist (altered after recording)",
+        ),
+    ]
+    if conn.dialect.name == "sqlite":
+        structural.append((
+            select(POSTING.c.entry_id).where(func.typeof(POSTING.c.amount) != "integer").order_by(POSTING.c.entry_id),
+            "a posting's amount is not a whole number of minor units (altered after recording)",
+        ))
+    found = [
+        (row[0], message)
+        for query, message in structural
+        if (row := conn.execute(query.limit(1)).first()) is not None
+    ]
+    if found:
+        entry_id, message = min(found, key=lambda f: f[0])
+        return ChainProblem(entry_id, message)
     off = conn.execute(
         select(POSTING.c.currency, func.sum(POSTING.c.amount)).group_by(POSTING.c.currency).having(
             func.sum(POSTING.c.amount) != 0
