@@ -117,6 +117,10 @@ app.command("import")(imports.import_file)
 app.add_typer(loans.app, name="loan")
 app.command("portfolio")(loans.portfolio)
 
+from fisiq.cli import backup as backup_cli  # noqa: E402
+
+app.command("backup")(backup_cli.backup)
+
 
 def main() -> None:
     app(prog_name="fisiq")
