@@ -17,6 +17,7 @@ from fisiq.statements import DEFAULT_YEAR_END, parse_year_end
 
 SETTING = Setting.__table__  # type: ignore[attr-defined]
 FISCAL_YEAR_END = "fiscal_year_end"
+UNPAID_COMMITMENT_DAYS = "board.unpaid_commitment_days"
 
 
 class SettingError(FisiqError):
@@ -27,9 +28,18 @@ def _year_end(value: str) -> str:
     return str(parse_year_end(value))
 
 
+def _days(value: str) -> str:
+    raw = value.strip()
+    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= 36500):
+        raise SettingError(f"{UNPAID_COMMITMENT_DAYS} must be a whole number of days from 1 to 36500, not {value!r}")
+    return str(int(raw))
+
+
 # key -> (what it is, checker returning the normalized value, default)
 KNOWN: dict[str, tuple[str, Callable[[str], str], str]] = {
     FISCAL_YEAR_END: ("last day of the fiscal year, MM-DD", _year_end, DEFAULT_YEAR_END),
+    UNPAID_COMMITMENT_DAYS: ("days a signed commitment may stay unpaid before the board report flags it",
+                             _days, "180"),
 }
 
 

@@ -10,6 +10,7 @@ from fisiq import __version__
 from fisiq.cli import (
     accounts,
     audit,
+    board,
     commitments,
     config,
     entries,
@@ -108,6 +109,7 @@ app.command("export")(export.export)
 app.command("restore")(export.restore)
 reports.app.command("balance-sheet")(statements.balance_sheet)
 reports.app.command("income")(statements.income)
+reports.app.command("board")(board.board)
 app.add_typer(parties.app, name="party")
 app.add_typer(commitments.app, name="commitment")
 app.add_typer(commitments.targets_app, name="target")

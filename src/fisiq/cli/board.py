@@ -1,0 +1,154 @@
+"""`fisiq report board`: the one-screen report for the board, in French or English.
+
+Figures from `fisiq.board` (one read transaction), rendering from `fisiq.render_board`.
+`--html` / `--svg` write the same report through rich's export for a board packet; each file
+is written beside its destination first and renamed into place, so an error never leaves a
+half-written file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from fisiq.cli.common import (
+    fail,
+    json_option,
+    lang_option_default,
+    ledger,
+    parse_date_option,
+    print_json,
+    stdout_console,
+    today,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+WIDTH = 100  # the report is laid out for 100 columns; exports use exactly that
+
+
+def _lang(lang: str | None) -> str:
+    value = (lang or lang_option_default()).lower()
+    if value not in ("fr", "en"):
+        fail(f"--lang must be fr or en, not {lang!r}")
+    return value
+
+
+def _check_destination(path: Path, option: str) -> None:
+    """Refuse, before reading anything, a destination that cannot be written."""
+    if path.is_dir():
+        fail(f"{option} {path}: is a directory; give a file name such as board.{option[2:]}")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        fail(f"{option} {path}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        fail(f"{option} {path}: permission denied")
+
+
+def _mode_for(path: Path) -> int:
+    """The mode the file would get if written directly: the existing file's, else 0o666 less the umask."""
+    if path.exists():
+        return path.stat().st_mode & 0o777
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _write_whole(path: Path, text: str, option: str) -> None:
+    """Write `text` to a temporary file in the same folder, then rename it over `path`."""
+    parent = path.parent if str(path.parent) else Path(".")
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+        os.chmod(tmp, _mode_for(path))  # mkstemp makes it private; a board packet is shared like any file
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:
+        fail(f"{option} {path}: {exc.strerror or exc}")
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def _html_format(lang: str, title: str) -> str:
+    """rich's HTML page, with the report's language and a title (for screen readers and tabs)."""
+    from html import escape
+
+    from rich._export_format import CONSOLE_HTML_FORMAT
+
+    safe = escape(title).replace("{", "{{").replace("}", "}}")
+    return CONSOLE_HTML_FORMAT.replace("<html>", f'<html lang="{lang}">', 1).replace(
+        '<meta charset="UTF-8">', f'<meta charset="UTF-8">\n<title>{safe}</title>', 1)
+
+
+def _recording_console() -> Console:
+    import io
+
+    from rich.console import Console
+
+    return Console(record=True, width=WIDTH, file=io.StringIO(), force_terminal=True, color_system="truecolor",
+                   highlight=False)
+
+
+def board(
+    ctx: typer.Context,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="The report at the end of this date "
+                                              "(YYYY-MM-DD; default: today).")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="fr or en (default: FISIQ_LANG or the "
+                                             "system locale).")] = None,
+    as_json: Annotated[bool, json_option()] = False,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write the report as an HTML page to this "
+                                              "file.")] = None,
+    svg: Annotated[Path | None, typer.Option("--svg", help="Also write the report as an SVG image to this "
+                                             "file.")] = None,
+) -> None:
+    """The board report on one screen: campaign, cash free to lend, portfolio, the year, alerts.
+
+    Alerts: loans in arrears, a borrower near (80 %) or above the largest-borrower limit, approved
+    loans exceeding the cash, signed commitments unpaid after board.unpaid_commitment_days days.
+    Example: fisiq report board --lang fr --html board-2019.html
+    """
+    from fisiq import db
+    from fisiq.board import board_json, gather
+    from fisiq.render_board import labels, render_board
+    from fisiq.statements import long_date
+
+    words = _lang(lang)
+    day = parse_date_option(as_of, "as-of") or today()
+    for path, option in ((html, "--html"), (svg, "--svg")):
+        if path is not None:
+            _check_destination(path, option)
+    with ledger(ctx) as engine, db.read_transaction(engine) as conn:
+        figures = gather(conn, day)
+    written = []
+    if html is not None or svg is not None:
+        from rich.terminal_theme import DEFAULT_TERMINAL_THEME
+
+        title = labels(words)["title"].format(date=long_date(day, words))
+        recorder = _recording_console()
+        render_board(recorder, figures, words)
+        if html is not None:
+            page = recorder.export_html(theme=DEFAULT_TERMINAL_THEME, clear=False, code_format=_html_format(words, title))
+            _write_whole(html, page, "--html")
+            written.append(html)
+        if svg is not None:
+            image = recorder.export_svg(theme=DEFAULT_TERMINAL_THEME, clear=False, title=title)
+            _write_whole(svg, image, "--svg")
+            written.append(svg)
+    if as_json:
+        print_json(board_json(figures, words))
+        return
+    if written:
+        for path in written:
+            typer.echo(("Rapport écrit dans " if words == "fr" else "Wrote the report to ") + str(path))
+        return
+    render_board(stdout_console(), figures, words)

@@ -1,0 +1,259 @@
+"""The board report for people: one screen of about 100 columns, in French or English.
+
+Takes `board.BoardFigures` and a Console; computes nothing but presentation. Amounts go
+through `money.format_money` (`465 000,00 $` in French), the campaign's bars are
+`render_campaign.bar`, and names (investors, borrowers, regions) go into `Text`, never
+into markup.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from fisiq.board import BoardFigures, alert_message, count_text, percent_text
+from fisiq.money import format_money
+from fisiq.render_campaign import PAID_STYLE, PRINCIPLE_STYLE, REST_STYLE, SIGNED_STYLE, bar
+from fisiq.render_campaign import labels as campaign_labels
+from fisiq.statements import label as statement_label
+from fisiq.statements import long_date
+
+WIDTH = 100
+BAR_WIDTH = 28
+HALF = 46  # the cash and the year side by side, each in half the width
+# SIMPLE_HEAD with a rule above the total row (a row that ends a section).
+RULED = box.Box("    \n    \n ── \n    \n ── \n ── \n    \n    \n")
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "FISIQ — Report to the board of directors as of {date}",
+        "subtitle": "Fonds d'investissement en solidarité internationale du Québec · amounts in Canadian dollars",
+        "campaign": "Capital campaign",
+        "legend": "█ paid  ▓ signed, unpaid  ░ in principle  · still to reach the target",
+        "of_target": "{signed} of the target signed, {paid} paid",
+        "no_target": "no target",
+        "cash": "Cash and lending capacity",
+        "cash_line": "Cash",
+        "approved": "Approved loans not disbursed ({n})",
+        "free": "Free to lend",
+        "capital": "Capital paid in",
+        "limit": "Limit per borrower ({share})",
+        "portfolio": "Loan portfolio",
+        "outstanding": "Outstanding principal",
+        "loans": "{loans} loans, {borrowers} borrowers",
+        "par30": "PAR30 (more than 30 days late)",
+        "par90": "PAR90 (more than 90 days late)",
+        "women": "Women-led (share of the outstanding)",
+        "youth": "Youth-led (share of the outstanding)",
+        "share_line": "{count} of {total} borrowers",
+        "by_region": "By region",
+        "no_loans": "No loan outstanding.",
+        "other_currencies": "{n} loan(s) in other currencies not counted here.",
+        "year": "Fiscal year {label}, since {start}",
+        "income": "Revenue", "expenses": "Expenses", "surplus": "Surplus (deficit)",
+        "nothing_year": "No revenue or expense recorded this year.",
+        "alerts": "Alerts",
+        "no_alerts": "No alert: no loan in arrears, limits respected, no signed commitment unpaid "
+                     "for more than {days}.",
+        "arrears": "Arrears", "borrower-limit-over": "Limit exceeded", "borrower-limit-near": "Limit approached",
+        "cash-short": "Cash short", "commitment-unpaid": "Unpaid commitment",
+    },
+    "fr": {
+        "title": "FISIQ — Rapport au conseil d'administration au {date}",
+        "subtitle": "Fonds d'investissement en solidarité internationale du Québec · montants en dollars canadiens",
+        "campaign": "Campagne de capitalisation",
+        "legend": "█ versé  ▓ signé, non versé  ░ accord de principe  · reste pour atteindre l'objectif",
+        "of_target": "{signed} de l'objectif signé, {paid} versé",
+        "no_target": "aucun objectif",
+        "cash": "Encaisse et capacité de prêt",
+        "cash_line": "Encaisse",
+        "approved": "Prêts approuvés non décaissés ({n})",
+        "free": "Disponible pour prêter",
+        "capital": "Capital versé",
+        "limit": "Limite par emprunteur ({share})",
+        "portfolio": "Portefeuille de prêts",
+        "outstanding": "Capital restant dû",
+        "loans": "{loans} prêts, {borrowers} emprunteurs",
+        "par30": "PAR30 (plus de 30 jours de retard)",
+        "par90": "PAR90 (plus de 90 jours de retard)",
+        "women": "Dirigés par des femmes (part du capital dû)",
+        "youth": "Dirigés par des jeunes (part du capital dû)",
+        "share_line": "{count} sur {total} emprunteurs",
+        "by_region": "Par région",
+        "no_loans": "Aucun prêt en cours.",
+        "other_currencies": "{n} prêt(s) en d'autres devises non compté(s) ici.",
+        "year": "Exercice {label}, depuis le {start}",
+        "income": "Produits", "expenses": "Charges", "surplus": "Excédent (insuffisance)",
+        "nothing_year": "Aucun produit ni aucune charge cet exercice.",
+        "alerts": "Alertes",
+        "no_alerts": "Aucune alerte : aucun prêt en retard, limites respectées, aucun engagement signé "
+                     "non versé depuis plus de {days}.",
+        "arrears": "Retard", "borrower-limit-over": "Limite dépassée", "borrower-limit-near": "Limite proche",
+        "cash-short": "Encaisse insuffisante", "commitment-unpaid": "Engagement non versé",
+    },
+}
+
+ALERT_STYLE = {
+    "borrower-limit-over": "bold red", "cash-short": "bold red", "arrears": "red",
+    "borrower-limit-near": "yellow", "commitment-unpaid": "yellow",
+}
+
+
+def labels(lang: str) -> dict[str, str]:
+    return LABELS["fr" if lang == "fr" else "en"]
+
+
+def _money(amount: Decimal | None, lang: str, style: str = "") -> Text:
+    if amount is None:
+        return Text("—")
+    return Text(format_money(amount, "CAD", lang), style="red" if amount < 0 else style)
+
+
+def _ratio(ratio: Decimal, lang: str) -> str:
+    """A fraction 0..1 as a percentage with two decimals: 12,50 % / 12.50%."""
+    return percent_text((ratio * 100).quantize(Decimal("0.01")), lang)
+
+
+def _heading(console: Console, text: str) -> None:
+    console.print()
+    console.print(Text(text, style="bold underline"))
+
+
+def _campaign(console: Console, b: BoardFigures, lang: str) -> None:
+    words, camp = labels(lang), campaign_labels(lang)
+    _heading(console, words["campaign"])
+    # One space of padding beside the box's blank separator: 100 columns hold five amounts.
+    table = Table(box=RULED, pad_edge=False, padding=(0, 0, 0, 1), show_edge=False)
+    table.add_column(camp["category"], no_wrap=True)
+    for key in ("target", "paid", "signed", "in_principle", "prospect"):
+        table.add_column(camp[key], justify="right", no_wrap=True)
+    rows = (*b.campaign.categories, b.campaign.total)
+    for f in rows:
+        style = "bold" if f.category == "total" else ""
+        table.add_row(Text(camp[f.category], style=style), _money(f.target, lang), _money(f.paid, lang, style),
+                      _money(f.signed, lang, style), _money(f.in_principle, lang), _money(f.prospect, lang),
+                      end_section=f.category == "other")
+    console.print(table)
+    bars = Table.grid(padding=(0, 1))
+    bars.add_column(no_wrap=True, min_width=22)
+    bars.add_column(no_wrap=True)
+    bars.add_column()
+    for f in rows:
+        if f.share_signed is not None and f.share_paid is not None:
+            note = Text(words["of_target"].format(signed=percent_text(f.share_signed, lang),
+                                                  paid=percent_text(f.share_paid, lang)))
+        else:
+            note = Text(words["no_target"], style="italic bright_black")
+        bars.add_row(Text(camp[f.category]), bar(f, BAR_WIDTH), note)
+    console.print(bars)
+    legend = Text()
+    for part, style in zip(words["legend"].split("  "), (PAID_STYLE, SIGNED_STYLE, PRINCIPLE_STYLE, REST_STYLE),
+                           strict=False):
+        legend.append(part[:1], style=style).append(part[1:] + "   ", style="italic")
+    console.print(legend)
+
+
+def _figures_table(title: str) -> Table:
+    table = Table(title=title, title_justify="left", title_style="bold underline", box=None, show_header=False,
+                  padding=(0, 1), pad_edge=False, min_width=HALF)
+    table.add_column(no_wrap=True, ratio=1)
+    table.add_column(justify="right", no_wrap=True)
+    return table
+
+
+def _cash(b: BoardFigures, lang: str) -> Table:
+    words = labels(lang)
+    table = _figures_table(words["cash"])
+    table.add_row(words["cash_line"], _money(b.cash, lang))
+    table.add_row(words["approved"].format(n=b.approved_loans), _money(-b.approved_undisbursed, lang))
+    table.add_row(Text(words["free"], style="bold"), _money(b.free_to_lend, lang, "bold"), end_section=True)
+    table.add_row("", "")
+    table.add_row(words["capital"], _money(b.capital_paid_in, lang))
+    limit = (b.capital_paid_in * b.max_borrower_share / 100).quantize(Decimal("0.01")) if b.capital_paid_in > 0 \
+        else Decimal("0.00")
+    table.add_row(words["limit"].format(share=percent_text(b.max_borrower_share, lang)),
+                  _money(limit, lang))
+    return table
+
+
+def _year(b: BoardFigures, lang: str) -> Table:
+    words, y = labels(lang), b.year
+    table = _figures_table(words["year"].format(label=y.year.label, start=long_date(y.year.start, lang)))
+    for section in ("income", "expenses"):
+        for key, line in y.lines:
+            if key == section:
+                table.add_row(Text("  " + statement_label(line.key, lang)), _money(line.current, lang))
+        total = y.income if section == "income" else y.expenses
+        table.add_row(Text(words[section], style="bold"), _money(total, lang, "bold"))
+    table.add_row(Text(words["surplus"], style="bold"), _money(y.surplus, lang, "bold"))
+    return table
+
+
+def _portfolio(console: Console, b: BoardFigures, lang: str) -> None:
+    words, p = labels(lang), b.portfolio
+    _heading(console, words["portfolio"])
+    if p.loans_outstanding == 0:
+        console.print(Text(words["no_loans"], style="italic"))
+    else:
+        table = Table(box=None, show_header=False, padding=(0, 1), pad_edge=False)
+        table.add_column(no_wrap=True)
+        table.add_column(justify="right", no_wrap=True)
+        table.add_column(style="bright_black")
+        table.add_row(Text(words["outstanding"], style="bold"), _money(p.outstanding, lang, "bold"),
+                      words["loans"].format(loans=count_text(p.loans_outstanding, lang),
+                                            borrowers=count_text(p.borrowers, lang)))
+        for key, ratio, amount in (("par30", p.par30, p.at_risk30), ("par90", p.par90, p.at_risk90)):
+            table.add_row(words[key], Text(_ratio(ratio, lang), style="red" if ratio > 0 else ""),
+                          format_money(amount, p.currency, lang))
+        for key, s in (("women", p.women_led), ("youth", p.youth_led)):
+            table.add_row(words[key], _ratio(s.by_amount, lang),
+                          words["share_line"].format(count=count_text(s.borrowers, lang),
+                                                     total=count_text(p.borrowers, lang)))
+        console.print(table)
+        regions = Text(words["by_region"] + " : " if lang == "fr" else words["by_region"] + ": ", style="bold")
+        for i, g in enumerate(p.by_region):
+            share = g.outstanding / p.outstanding if p.outstanding else Decimal(0)
+            if i:
+                regions.append(" · ")
+            regions.append(g.key, style="bold").append(f" {format_money(g.outstanding, p.currency, lang)}"
+                                                       f" ({_ratio(share, lang)})")
+        console.print(regions)
+    if p.other_currencies:
+        console.print(Text(words["other_currencies"].format(n=p.other_currencies), style="italic"))
+
+
+def _alerts(console: Console, b: BoardFigures, lang: str) -> None:
+    from fisiq.board import days_text
+
+    words = labels(lang)
+    _heading(console, f"{words['alerts']} ({count_text(len(b.alerts), lang)})")
+    if not b.alerts:
+        console.print(Text(words["no_alerts"].format(days=days_text(b.unpaid_days, lang)), style="green"))
+        return
+    table = Table(box=None, show_header=False, padding=(0, 1), pad_edge=False)
+    table.add_column(no_wrap=True)
+    table.add_column(ratio=1)
+    for a in b.alerts:
+        table.add_row(Text("⚠ " + words[a.kind], style=ALERT_STYLE.get(a.kind, "")), Text(alert_message(a, lang)))
+    console.print(table)
+
+
+def render_board(console: Console, b: BoardFigures, lang: str = "en") -> None:
+    """The whole report: title, campaign, cash beside the year, portfolio, alerts."""
+    words = labels(lang)
+    console.print(Text(words["title"].format(date=long_date(b.as_of, lang)), style="bold"))
+    console.print(Text(words["subtitle"], style="italic"))
+    _campaign(console, b, lang)
+    console.print()
+    side = Table.grid(padding=(0, 4))
+    side.add_column()
+    side.add_column()
+    side.add_row(_cash(b, lang), _year(b, lang))
+    console.print(side)
+    _portfolio(console, b, lang)
+    _alerts(console, b, lang)
+
