@@ -6,7 +6,16 @@ from typing import Annotated
 
 import typer
 
-from fisiq.cli.common import fail, json_option, ledger, parse_date_option, print_json, stdout_console, sub_app, today
+from fisiq.cli.common import (
+    fail,
+    json_option,
+    ledger,
+    parse_date_option,
+    print_json,
+    stdout_console,
+    sub_app,
+    today,
+)
 
 app = sub_app(
     "Journal entries: record one, reverse one, show one.\n\n"

@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from fisiq.cli.common import fail, json_option, lang_option_default, ledger, parse_date_option, print_json, stdout_console, sub_app
+from fisiq.cli.common import (
+    fail,
+    json_option,
+    lang_option_default,
+    ledger,
+    parse_date_option,
+    print_json,
+    stdout_console,
+    sub_app,
+)
 
 app = sub_app("Reports: trial balance, journal, one account's register.")
 
