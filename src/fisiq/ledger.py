@@ -134,22 +134,42 @@ def closed_through(conn: Connection) -> date | None:
 
 
 def _resolve_parties(conn: Connection, drafts: Sequence[EntryDraft]) -> dict[str, int]:
-    """Map each party name used in the drafts to its canonical party id."""
+    """Map each party name used in the drafts to its canonical party id.
+
+    One query per 500 distinct names (by name or acronym, as `find_party_id`), not one per
+    name: an import of many borrowers would otherwise spend its time in round trips.
+    """
+    from fisiq.names import name_key
+
+    typed = list(dict.fromkeys(p.party for d in drafts for p in d.postings if p.party is not None))
+    keys = {name: name_key(name) for name in typed}
+    by_name: dict[str, int] = {}
+    by_acronym: dict[str, int] = {}
+    wanted = sorted(set(keys.values()))
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = conn.execute(
+            select(PARTY.c.id, PARTY.c.name_key, PARTY.c.acronym_key).where(
+                PARTY.c.name_key.in_(chunk) | PARTY.c.acronym_key.in_(chunk)
+            )
+        )
+        for r in rows:
+            by_name[r.name_key] = r.id
+            if r.acronym_key is not None:
+                by_acronym[r.acronym_key] = r.id
     ids: dict[str, int] = {}
-    for draft in drafts:
-        for p in draft.postings:
-            if p.party is not None and p.party not in ids:
-                party_id = find_party_id(conn, p.party)
-                if party_id is None:
-                    raise LedgerError(f"unknown party {p.party!r} (see `fisiq party list`)")
-                ids[p.party] = party_id
+    for name in typed:  # in the order the drafts name them, so the first unknown is reported
+        party_id = by_name.get(keys[name], by_acronym.get(keys[name]))
+        if party_id is None:
+            raise LedgerError(f"unknown party {name!r} (see `fisiq party list`)")
+        ids[name] = party_id
     return ids
 
 
 def _canonical_party_names(draft: EntryDraft, ids: dict[str, int], names: dict[int, str]) -> EntryDraft:
     """Postings name parties by their recorded name (an acronym typed becomes the name)."""
-    if not any(p.party for p in draft.postings):
-        return draft
+    if all(p.party is None or names[ids[p.party]] == p.party for p in draft.postings):
+        return draft  # the usual case: names typed as recorded, nothing to copy
     postings = tuple(
         replace(p, party=names[ids[p.party]]) if p.party is not None else p for p in draft.postings
     )
@@ -185,8 +205,9 @@ def append_entries(
     head_id, head_hash = chain_head(conn)
     now = utc_now()
     results: list[Recorded] = []
-    posting_rows: list[dict[str, object]] = []
-    entry_rows: list[dict[str, object]] = []
+    posting_rows: list[tuple[object, ...]] = []
+    entry_rows: list[tuple[object, ...]] = []
+    as_text = conn.dialect.name == "sqlite"  # rows go to the driver as they are (see _insert)
     refs_in_batch: dict[str, RecordedEntry] = {}
     reversed_in_batch: set[int] = set()
     for raw in drafts:
@@ -216,40 +237,44 @@ def append_entries(
         head_hash = entry.hash
         if draft.ref is not None:
             refs_in_batch[draft.ref] = entry
+        day = entry.date.isoformat() if as_text else entry.date
         for line, p in enumerate(entry.postings, start=1):
+            party_id = party_ids[raw.postings[line - 1].party] if p.party is not None else None  # type: ignore[index]
             posting_rows.append(
-                {
-                    "entry_id": entry.id,
-                    "line": line,
-                    "entry_date": entry.date,
-                    "account_id": known[p.account],
-                    "party_id": party_ids[raw.postings[line - 1].party] if p.party is not None else None,  # type: ignore[index]
-                    "currency": p.currency,
-                    "amount": to_minor(p.amount, p.currency),
-                }
+                (entry.id, line, day, known[p.account], party_id, p.currency, to_minor(p.amount, p.currency))
             )
         entry_rows.append(
-            {
-                "id": entry.id,
-                "date": entry.date,
-                "memo": entry.memo,
-                "kind": entry.kind,
-                "ref": entry.ref,
-                "link": entry.link,
-                "reverses": entry.reverses,
-                "recorded_by": entry.recorded_by,
-                "recorded_at": entry.recorded_at,
-                "prev_hash": entry.prev_hash,
-                "hash": entry.hash,
-            }
+            (entry.id, day, entry.memo, entry.kind, entry.ref, entry.link, entry.reverses, entry.recorded_by,
+             entry.recorded_at, entry.prev_hash, entry.hash)
         )
         results.append(Recorded(entry, created=True))
     # Postings first, entries last: each entry's insert trigger checks its postings balance.
-    if posting_rows:
-        conn.execute(insert(POSTING), posting_rows)
-    if entry_rows:
-        conn.execute(insert(ENTRY), entry_rows)
+    _insert(conn, POSTING, POSTING_COLUMNS, posting_rows)
+    _insert(conn, ENTRY, ENTRY_COLUMNS, entry_rows)
     return results
+
+
+POSTING_COLUMNS = ("entry_id", "line", "entry_date", "account_id", "party_id", "currency", "amount")
+ENTRY_COLUMNS = ("id", "date", "memo", "kind", "ref", "link", "reverses", "recorded_by", "recorded_at",
+                 "prev_hash", "hash")
+
+
+def _insert(conn: Connection, table: Any, columns: Sequence[str], rows: list[tuple[object, ...]]) -> None:
+    """One executemany of `rows` (tuples in `columns` order) into `table`.
+
+    On SQLite the tuples go straight to the driver's executemany, dates already ISO text (the
+    form SQLAlchemy stores them in): SQLAlchemy's per-row parameter processing would cost as
+    much as the insert and its triggers. Other engines take the Core insert.
+    """
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        marks = ", ".join("?" * len(columns))
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", rows)
+    else:
+        conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+
+
 
 
 def _check_reversible(conn: Connection, entry_id: int, head_id: int, reversed_in_batch: set[int]) -> None:

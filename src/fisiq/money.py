@@ -130,8 +130,16 @@ def check_storable(amount: Decimal, currency: str) -> None:
 
 def to_minor(amount: Decimal, currency: str) -> int:
     """Exact conversion to integer minor units; raises MoneyError rather than round."""
+    # The checks of `check_storable`, done once on the scaled value: this runs for every
+    # posting of a bulk import, twice. Any failure goes through `check_storable` for its message.
+    if amount.is_finite():
+        minor = amount.scaleb(currency_exponent(currency))
+        if minor == minor.to_integral_value():
+            value = int(minor)
+            if -MAX_MINOR <= value <= MAX_MINOR:
+                return value
     check_storable(amount, currency)
-    return int(amount.scaleb(currency_exponent(currency)))
+    raise MoneyError(f"amount {amount} cannot be stored in {currency}")  # pragma: no cover - unreachable
 
 
 def from_minor(minor: int, currency: str) -> Decimal:
