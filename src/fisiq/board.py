@@ -92,7 +92,7 @@ class Alert:
 
 
 def arrears_alerts(late: Iterable[LateLoan]) -> list[Alert]:
-    """Every loan past due, the latest first."""
+    """Every loan past due, the most overdue first."""
     return [
         Alert(ARREARS, {"loan": x.loan_id, "borrower": x.borrower, "currency": x.currency,
                         "days_past_due": x.days_past_due, "amount_due": x.amount_due, "outstanding": x.outstanding})
