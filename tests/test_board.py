@@ -118,7 +118,11 @@ def test_bundled_ledger_rendered_in_french_and_english(bundled: Run) -> None:
 def test_language_from_fisiq_lang(bundled: Run) -> None:
     out = ok(bundled("report", "board", "--as-of", "2018-03-31", env={**WIDE, "FISIQ_LANG": "fr_CA.UTF-8"})).stdout
     assert "Campagne de capitalisation" in out
-    assert board_json(bundled, env_lang := "--lang", "fr")["lang"] == "fr" and env_lang
+    doc = json.loads(ok(bundled("report", "board", "--json", env={"FISIQ_LANG": "fr"})).stdout)
+    assert doc["lang"] == "fr" and "signés le 31 mars 2018" in doc["alerts"][0]["message"]
+    # A wider terminal keeps the 100-column layout.
+    wide = ok(bundled("report", "board", "--lang", "en", env={"COLUMNS": "160"})).stdout
+    assert max(len(line) for line in wide.splitlines()) <= 100
     refused(bundled("report", "board", "--lang", "de"), "--lang must be fr or en")
 
 

@@ -118,9 +118,14 @@ def _ratio(ratio: Decimal, lang: str) -> str:
     return percent_text((ratio * 100).quantize(Decimal("0.01")), lang)
 
 
+def _out(console: Console, *parts: object) -> None:
+    """Print within 100 columns even on a wider terminal: the report keeps its one layout."""
+    console.print(*parts, width=min(console.width, WIDTH))
+
+
 def _heading(console: Console, text: str) -> None:
-    console.print()
-    console.print(Text(text, style="bold underline"))
+    _out(console)
+    _out(console, Text(text, style="bold underline"))
 
 
 def _campaign(console: Console, b: BoardFigures, lang: str) -> None:
@@ -137,7 +142,7 @@ def _campaign(console: Console, b: BoardFigures, lang: str) -> None:
         table.add_row(Text(camp[f.category], style=style), _money(f.target, lang), _money(f.paid, lang, style),
                       _money(f.signed, lang, style), _money(f.in_principle, lang), _money(f.prospect, lang),
                       end_section=f.category == "other")
-    console.print(table)
+    _out(console, table)
     bars = Table.grid(padding=(0, 1))
     bars.add_column(no_wrap=True, min_width=22)
     bars.add_column(no_wrap=True)
@@ -149,12 +154,12 @@ def _campaign(console: Console, b: BoardFigures, lang: str) -> None:
         else:
             note = Text(words["no_target"], style="italic bright_black")
         bars.add_row(Text(camp[f.category]), bar(f, BAR_WIDTH), note)
-    console.print(bars)
+    _out(console, bars)
     legend = Text()
     for part, style in zip(words["legend"].split("  "), (PAID_STYLE, SIGNED_STYLE, PRINCIPLE_STYLE, REST_STYLE),
                            strict=False):
         legend.append(part[:1], style=style).append(part[1:] + "   ", style="italic")
-    console.print(legend)
+    _out(console, legend)
 
 
 def _figures_table(title: str) -> Table:
@@ -197,7 +202,7 @@ def _portfolio(console: Console, b: BoardFigures, lang: str) -> None:
     words, p = labels(lang), b.portfolio
     _heading(console, words["portfolio"])
     if p.loans_outstanding == 0:
-        console.print(Text(words["no_loans"], style="italic"))
+        _out(console, Text(words["no_loans"], style="italic"))
     else:
         table = Table(box=None, show_header=False, padding=(0, 1), pad_edge=False)
         table.add_column(no_wrap=True)
@@ -213,7 +218,7 @@ def _portfolio(console: Console, b: BoardFigures, lang: str) -> None:
             table.add_row(words[key], _ratio(s.by_amount, lang),
                           words["share_line"].format(count=count_text(s.borrowers, lang),
                                                      total=count_text(p.borrowers, lang)))
-        console.print(table)
+        _out(console, table)
         regions = Text(words["by_region"] + " : " if lang == "fr" else words["by_region"] + ": ", style="bold")
         for i, g in enumerate(p.by_region):
             share = g.outstanding / p.outstanding if p.outstanding else Decimal(0)
@@ -221,9 +226,9 @@ def _portfolio(console: Console, b: BoardFigures, lang: str) -> None:
                 regions.append(" · ")
             regions.append(g.key, style="bold").append(f" {format_money(g.outstanding, p.currency, lang)}"
                                                        f" ({_ratio(share, lang)})")
-        console.print(regions)
+        _out(console, regions)
     if p.other_currencies:
-        console.print(Text(words["other_currencies"].format(n=p.other_currencies), style="italic"))
+        _out(console, Text(words["other_currencies"].format(n=p.other_currencies), style="italic"))
 
 
 def _alerts(console: Console, b: BoardFigures, lang: str) -> None:
@@ -232,28 +237,28 @@ def _alerts(console: Console, b: BoardFigures, lang: str) -> None:
     words = labels(lang)
     _heading(console, f"{words['alerts']} ({count_text(len(b.alerts), lang)})")
     if not b.alerts:
-        console.print(Text(words["no_alerts"].format(days=days_text(b.unpaid_days, lang)), style="green"))
+        _out(console, Text(words["no_alerts"].format(days=days_text(b.unpaid_days, lang)), style="green"))
         return
     table = Table(box=None, show_header=False, padding=(0, 1), pad_edge=False)
     table.add_column(no_wrap=True)
     table.add_column(ratio=1)
     for a in b.alerts:
         table.add_row(Text("⚠ " + words[a.kind], style=ALERT_STYLE.get(a.kind, "")), Text(alert_message(a, lang)))
-    console.print(table)
+    _out(console, table)
 
 
 def render_board(console: Console, b: BoardFigures, lang: str = "en") -> None:
     """The whole report: title, campaign, cash beside the year, portfolio, alerts."""
     words = labels(lang)
-    console.print(Text(words["title"].format(date=long_date(b.as_of, lang)), style="bold"))
-    console.print(Text(words["subtitle"], style="italic"))
+    _out(console, Text(words["title"].format(date=long_date(b.as_of, lang)), style="bold"))
+    _out(console, Text(words["subtitle"], style="italic"))
     _campaign(console, b, lang)
-    console.print()
+    _out(console)
     side = Table.grid(padding=(0, 4))
     side.add_column()
     side.add_column()
     side.add_row(_cash(b, lang), _year(b, lang))
-    console.print(side)
+    _out(console, side)
     _portfolio(console, b, lang)
     _alerts(console, b, lang)
 
