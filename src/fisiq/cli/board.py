@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from fisiq.cli.common import (
+    LangOption,
     fail,
     json_option,
-    lang_option_default,
     ledger,
     parse_date_option,
     print_json,
+    resolve_lang,
     stdout_console,
     today,
 )
@@ -30,13 +31,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 WIDTH = 100  # the report is laid out for 100 columns; exports use exactly that
-
-
-def _lang(lang: str | None) -> str:
-    value = (lang or lang_option_default()).lower()
-    if value not in ("fr", "en"):
-        fail(f"--lang must be fr or en, not {lang!r}")
-    return value
 
 
 def _check_destination(path: Path, option: str) -> None:
@@ -103,8 +97,7 @@ def board(
     ctx: typer.Context,
     as_of: Annotated[str | None, typer.Option("--as-of", help="The report at the end of this date "
                                               "(YYYY-MM-DD; default: today).")] = None,
-    lang: Annotated[str | None, typer.Option("--lang", help="fr or en (default: FISIQ_LANG or the "
-                                             "system locale).")] = None,
+    lang: LangOption = None,
     as_json: Annotated[bool, json_option()] = False,
     html: Annotated[Path | None, typer.Option("--html", help="Also write the report as an HTML page to this "
                                               "file.")] = None,
@@ -122,7 +115,7 @@ def board(
     from fisiq.render_board import labels, render_board
     from fisiq.statements import long_date
 
-    words = _lang(lang)
+    words = resolve_lang(lang)
     day = parse_date_option(as_of, "as-of") or today()
     for path, option in ((html, "--html"), (svg, "--svg")):
         if path is not None:

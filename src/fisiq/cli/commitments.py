@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from fisiq.cli.common import (
-    fail,
+    LangOption,
     json_option,
-    lang_option_default,
     ledger,
     parse_date_option,
     print_json,
+    resolve_lang,
     stdout_console,
     sub_app,
 )
@@ -30,14 +30,6 @@ DateOpt = Annotated[str, typer.Option("--date", help="When it happened, YYYY-MM-
 RefOpt = Annotated[
     str | None, typer.Option("--ref", help="External reference (idempotency key): recording it again is a no-op.")
 ]
-Lang = Annotated[str | None, typer.Option("--lang", help="fr or en (default: FISIQ_LANG or the system locale).")]
-
-
-def _lang(lang: str | None) -> str:
-    value = (lang or lang_option_default()).lower()
-    if value not in ("fr", "en"):
-        fail(f"--lang must be fr or en, not {lang!r}")
-    return value
 
 
 def _run(ctx: typer.Context, op: Op) -> OpResult:
@@ -185,7 +177,7 @@ def list_commitments(
     ctx: typer.Context,
     stage: Annotated[str | None, typer.Option("--stage", help="prospect|in-principle|signed|paid|cancelled")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="As they stood at the end of this date.")] = None,
-    lang: Lang = None,
+    lang: LangOption = None,
     as_json: Annotated[bool, json_option()] = False,
 ) -> None:
     """List commitments with their stage and amounts.
@@ -203,14 +195,14 @@ def list_commitments(
     if as_json:
         print_json({"as_of": day and day.isoformat(), "commitments": rows})
     else:
-        render_commitments(stdout_console(), rows, _lang(lang))
+        render_commitments(stdout_console(), rows, resolve_lang(lang))
 
 
 @app.command("show")
 def show(
     ctx: typer.Context,
     commitment_id: Annotated[int, typer.Argument(help="The commitment's number.")],
-    lang: Lang = None,
+    lang: LangOption = None,
     as_json: Annotated[bool, json_option()] = False,
 ) -> None:
     """Show a commitment: its stage changes and payments, with the entries they posted.
@@ -241,7 +233,7 @@ def show(
     if as_json:
         print_json(doc)
     else:
-        render_commitment(stdout_console(), doc, _lang(lang))
+        render_commitment(stdout_console(), doc, resolve_lang(lang))
 
 
 @targets_app.command("set")
@@ -291,7 +283,7 @@ def progress(
     ctx: typer.Context,
     as_of: Annotated[str | None, typer.Option("--as-of", help="The campaign as it stood at the end of this date.")] = None,
     by_investor: Annotated[bool, typer.Option("--by-investor", help="Also show each investor's figures.")] = False,
-    lang: Lang = None,
+    lang: LangOption = None,
     as_json: Annotated[bool, json_option()] = False,
 ) -> None:
     """The capital campaign per investor category: target, paid, signed, in principle, prospect.
@@ -309,4 +301,4 @@ def progress(
     if as_json:
         print_json(progress_json(figures, day, by_investor=by_investor))
     else:
-        render_progress(stdout_console(), figures, day.isoformat() if day else None, _lang(lang), by_investor=by_investor)
+        render_progress(stdout_console(), figures, day.isoformat() if day else None, resolve_lang(lang), by_investor=by_investor)

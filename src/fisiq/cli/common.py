@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
@@ -93,6 +93,19 @@ def lang_option_default() -> str:
     """The report language: FISIQ_LANG, else the system locale (fr_* gives French)."""
     env = os.environ.get("FISIQ_LANG") or os.environ.get("LC_ALL") or os.environ.get("LANG") or ""
     return "fr" if env.lower().startswith("fr") else "en"
+
+
+LangOption = Annotated[
+    str | None, typer.Option("--lang", help="fr or en (default: FISIQ_LANG or the system locale).")
+]
+
+
+def resolve_lang(lang: str | None) -> str:
+    """The report language asked for, else the default; one clear refusal for anything else."""
+    value = (lang or lang_option_default()).lower()
+    if value not in ("fr", "en"):
+        fail(f"--lang must be fr or en, not {lang!r}")
+    return value
 
 
 def _message_for(exc: BaseException) -> str | None:

@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from fisiq.cli.common import (
+    LangOption,
     fail,
     json_option,
-    lang_option_default,
     ledger,
     parse_date_option,
     print_json,
+    resolve_lang,
     stdout_console,
     sub_app,
     today,
@@ -37,20 +38,12 @@ AMOUNT_COMMAND = {"ignore_unknown_options": True}
 LoanId = Annotated[int, typer.Argument(help="The loan's number (see `fisiq loan list`).")]
 On = Annotated[str, typer.Option("--date", help="Date of the event, YYYY-MM-DD.")]
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Figures at the end of this date (default: today).")]
-Lang = Annotated[str | None, typer.Option("--lang", help="fr or en (default: FISIQ_LANG or the system locale).")]
 Ref = Annotated[str | None, typer.Option("--ref", help="External reference (idempotency key).")]
 
 
 def _date(value: str | None, what: str = "date") -> date:
     day = parse_date_option(value, what)
     return day if day is not None else today()
-
-
-def _lang(lang: str | None) -> str:
-    value = (lang or lang_option_default()).lower()
-    if value not in ("fr", "en"):
-        fail(f"--lang must be fr or en, not {lang!r}")
-    return value
 
 
 def _rate(text: str) -> Decimal:
@@ -130,7 +123,7 @@ def schedule(
     ctx: typer.Context,
     loan_id: LoanId,
     as_of: AsOf = None,
-    lang: Lang = None,
+    lang: LangOption = None,
     as_json: Annotated[bool, json_option()] = False,
 ) -> None:
     """The installments: due date, principal, interest, payment, balance; what is paid and late.
@@ -147,7 +140,7 @@ def schedule(
     if as_json:
         print_json(schedule_json(loan.id, position))
         return
-    render_schedule(stdout_console(), loan.id, loan.borrower, position, _lang(lang))
+    render_schedule(stdout_console(), loan.id, loan.borrower, position, resolve_lang(lang))
 
 
 @app.command("disburse")
@@ -305,7 +298,7 @@ def list_loans(
     ctx: typer.Context,
     status: Annotated[str | None, typer.Option("--status", help="approved, active, restructured, closed or written-off.")] = None,
     as_of: AsOf = None,
-    lang: Lang = None,
+    lang: LangOption = None,
     as_json: Annotated[bool, json_option()] = False,
 ) -> None:
     """Every loan with its status, outstanding principal and days past due.
@@ -327,7 +320,7 @@ def list_loans(
             {"id": r.id, "borrower": r.borrower, "ref": r.ref, "approved_on": r.approved_on.isoformat(),
              "terms": terms_doc(r.terms), "position": position_doc(p)} for r, p in rows]})
         return
-    render_loan_list(stdout_console(), [(r.id, r.borrower, p) for r, p in rows], f"Loans as of {day}", _lang(lang))
+    render_loan_list(stdout_console(), [(r.id, r.borrower, p) for r, p in rows], f"Loans as of {day}", resolve_lang(lang))
 
 
 @app.command("show")
@@ -335,7 +328,7 @@ def show(
     ctx: typer.Context,
     loan_id: LoanId,
     as_of: AsOf = None,
-    lang: Lang = None,
+    lang: LangOption = None,
     as_json: Annotated[bool, json_option()] = False,
 ) -> None:
     """One loan: terms, figures, and its history of events with their entries.
@@ -369,7 +362,7 @@ def show(
         stdout_console(), loan.id, loan.borrower, p,
         [(e.kind, e.date, e.amount, e.entry_id, ", ".join(f"{k}: {v}" for k, v in sorted(e.details.items())
                                                            if k != "terms")) for e in events],
-        _lang(lang),
+        resolve_lang(lang),
     )
 
 
@@ -406,7 +399,7 @@ def portfolio(
     ctx: typer.Context,
     as_of: AsOf = None,
     currency: Annotated[str, typer.Option("--currency", help="Currency of the loans counted.")] = "CAD",
-    lang: Lang = None,
+    lang: LangOption = None,
     as_json: Annotated[bool, json_option()] = False,
 ) -> None:
     """The loan portfolio: outstanding, by region, country and sector; impact; PAR30/PAR90.
@@ -431,4 +424,4 @@ def portfolio(
     if as_json:
         print_json(portfolio_json(figures))
         return
-    render_portfolio(stdout_console(), figures, _lang(lang))
+    render_portfolio(stdout_console(), figures, resolve_lang(lang))

@@ -8,12 +8,13 @@ from typing import Annotated
 import typer
 
 from fisiq.cli.common import (
+    LangOption,
     fail,
     json_option,
-    lang_option_default,
     ledger,
     parse_date_option,
     print_json,
+    resolve_lang,
     stdout_console,
     sub_app,
 )
@@ -23,7 +24,6 @@ app = sub_app("Reports: trial balance, journal, one account's register.")
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Balances at the end of this date (YYYY-MM-DD).")]
 From = Annotated[str | None, typer.Option("--from", help="Only what is dated on or after this date.")]
 To = Annotated[str | None, typer.Option("--to", help="Only what is dated on or before this date.")]
-Lang = Annotated[str | None, typer.Option("--lang", help="fr or en (default: FISIQ_LANG or the system locale).")]
 
 
 def _range(as_of: str | None, start: str | None, end: str | None) -> tuple[date | None, date | None]:
@@ -36,20 +36,13 @@ def _range(as_of: str | None, start: str | None, end: str | None) -> tuple[date 
     return first, last
 
 
-def _lang(lang: str | None) -> str:
-    value = (lang or lang_option_default()).lower()
-    if value not in ("fr", "en"):
-        fail(f"--lang must be fr or en, not {lang!r}")
-    return value
-
-
 @app.command("trial-balance")
 def trial_balance(
     ctx: typer.Context,
     as_of: AsOf = None,
     start: From = None,
     end: To = None,
-    lang: Lang = None,
+    lang: LangOption = None,
     as_json: Annotated[bool, json_option()] = False,
 ) -> None:
     """Every account's balance (debits positive, credits negative); they sum to zero.
@@ -72,7 +65,7 @@ def trial_balance(
         return
     span = f" from {first}" if first else ""
     title = f"Trial balance{span}" + (f" as of {last}" if last else "")
-    render_trial_balance(stdout_console(), tb, title, _lang(lang))
+    render_trial_balance(stdout_console(), tb, title, resolve_lang(lang))
 
 
 @app.command("journal")
@@ -81,7 +74,7 @@ def journal(
     as_of: AsOf = None,
     start: From = None,
     end: To = None,
-    lang: Lang = None,
+    lang: LangOption = None,
     as_json: Annotated[bool, json_option()] = False,
 ) -> None:
     """Every entry in the order it was recorded, with its postings.
@@ -100,7 +93,7 @@ def journal(
         print_json({"from": first.isoformat() if first else None, "to": last.isoformat() if last else None,
                     "entries": [entry_json(e) for e in entries]})
         return
-    render_entries(stdout_console(), entries, "Journal", _lang(lang))
+    render_entries(stdout_console(), entries, "Journal", resolve_lang(lang))
 
 
 @app.command("account")
@@ -110,7 +103,7 @@ def account(
     as_of: AsOf = None,
     start: From = None,
     end: To = None,
-    lang: Lang = None,
+    lang: LangOption = None,
     as_json: Annotated[bool, json_option()] = False,
 ) -> None:
     """One account's postings with a running balance.
@@ -128,4 +121,4 @@ def account(
     if as_json:
         print_json(register_json(name, opening, lines))
         return
-    render_register(stdout_console(), name, opening, lines, _lang(lang))
+    render_register(stdout_console(), name, opening, lines, resolve_lang(lang))

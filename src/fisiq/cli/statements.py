@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fisiq.cli.common import fail, json_option, lang_option_default, ledger, print_json, stdout_console, today
+from fisiq.cli.common import (
+    LangOption,
+    fail,
+    json_option,
+    ledger,
+    print_json,
+    resolve_lang,
+    stdout_console,
+    today,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -28,14 +37,6 @@ YearEndOpt = Annotated[
     typer.Option("--year-end", help="Last day of the fiscal year, MM-DD (default: the setting "
                  "fiscal_year_end, else 03-31)."),
 ]
-Lang = Annotated[str | None, typer.Option("--lang", help="fr or en (default: FISIQ_LANG or the system locale).")]
-
-
-def _lang(lang: str | None) -> str:
-    value = (lang or lang_option_default()).lower()
-    if value not in ("fr", "en"):
-        fail(f"--lang must be fr or en, not {lang!r}")
-    return value
 
 
 def _figures(conn: Connection, year: FiscalYear) -> YearFigures:
@@ -106,7 +107,7 @@ def balance_sheet(
     ctx: typer.Context,
     year: Year = None,
     year_end: YearEndOpt = None,
-    lang: Lang = None,
+    lang: LangOption = None,
     as_json: Annotated[bool, json_option()] = False,
 ) -> None:
     """Statement of financial position at the end of a fiscal year and of the year before.
@@ -116,7 +117,7 @@ def balance_sheet(
     """
     from fisiq.statements import BALANCE_SHEET, statement_json
 
-    words = _lang(lang)
+    words = resolve_lang(lang)
     statement = _load(ctx, BALANCE_SHEET, year, year_end)
     if as_json:
         print_json(statement_json(statement))
@@ -128,7 +129,7 @@ def income(
     ctx: typer.Context,
     year: Year = None,
     year_end: YearEndOpt = None,
-    lang: Lang = None,
+    lang: LangOption = None,
     as_json: Annotated[bool, json_option()] = False,
 ) -> None:
     """Statement of operations (revenue, expenses, surplus) of a fiscal year and the year before.
@@ -137,7 +138,7 @@ def income(
     """
     from fisiq.statements import INCOME, statement_json
 
-    words = _lang(lang)
+    words = resolve_lang(lang)
     statement = _load(ctx, INCOME, year, year_end)
     if as_json:
         print_json(statement_json(statement))
