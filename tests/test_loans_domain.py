@@ -227,8 +227,12 @@ def test_reschedule_after_partial_repayments() -> None:
     terms = LoanTerms(D("212.01"), "CAD", D("8"), 2, date(2024, 6, 5), frequency="quarterly")
     events.append(Rescheduled(date(2024, 3, 5), terms))
     p = loan_position(TERMS, events, date(2024, 3, 5))
-    assert [i.number for i in p.installments] == [1, 2, 3, 4]
-    assert p.installments[2].due == date(2024, 6, 5)
+    # #3 keeps the 191.97 prepaid on it as a settled line, so the schedule still sums to the
+    # loan (invariant 6); the new schedule's two installments follow as #4 and #5.
+    assert [i.number for i in p.installments] == [1, 2, 3, 4, 5]
+    assert (p.installments[2].principal, p.installments[2].principal_paid) == (D("191.97"), D("191.97"))
+    assert p.installments[3].due == date(2024, 6, 5)
+    assert sum(i.principal for i in p.installments) == D("1200.00")
     assert sum(i.principal - i.principal_paid for i in p.installments) == D("212.01")
     assert p.principal_repaid == D("987.99")
 

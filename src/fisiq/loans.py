@@ -350,6 +350,12 @@ class _Loan:
             # The unpaid principal is part of the new schedule's principal; the unpaid
             # interest stays due on its installment (a reschedule does not capitalize it).
             s.principal = s.principal_paid
+        # A prepayment already made on an installment the reschedule replaces stays on record
+        # as a settled line: without it the schedule would no longer sum to the loan.
+        prepaid = [s for s in self.slots if s.due > on and s.principal_paid > 0]
+        for s in prepaid:
+            s.principal, s.interest = s.principal_paid, s.interest_paid
+        kept += prepaid
         start = len(kept)
         self.slots = kept + [
             _slot(start + i.number, i.due, i.principal, i.interest, self.zero) for i in build_schedule(terms)
