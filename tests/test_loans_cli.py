@@ -240,3 +240,19 @@ def test_disbursement_refused_when_cash_is_short(fisiq: Run, target: str) -> Non
     before = head(fisiq)
     refused(fisiq("loan", "disburse", "1", "--date", "2018-04-01"), "cash would go negative")
     assert head(fisiq) == before
+
+
+def test_lending_settings_are_config_settings(fisiq: Run) -> None:
+    """`loan limits` and `config` read and write the same settings (one mechanism, one history)."""
+    ok(fisiq("config", "set", "loan.max_borrower_share", "12.5"))
+    ok(fisiq("config", "set", "loan.provision_rates", "0:2,1:10,31:30,91:60,181:100"))
+    limits = json.loads(ok(fisiq("loan", "limits", "--json")).stdout)
+    assert limits["max_borrower_share"] == "12.5"
+    assert limits["provision_rates"][0] == [0, "0.02"]
+    ok(fisiq("loan", "limits", "--max-borrower-share", "15"))
+    shown = json.loads(ok(fisiq("config", "show", "--json")).stdout)["settings"]
+    assert shown["loan.max_borrower_share"] == {"value": "15", "default": False}
+    before = head(fisiq)
+    refused(fisiq("config", "set", "loan.max_borrower_share", "150"), "at most 100")
+    refused(fisiq("config", "set", "loan.provision_rates", "soon"), "DAYS:PERCENT")
+    assert head(fisiq) == before

@@ -19,9 +19,9 @@ Interest is posted once per installment: the entry's ref and the event's ref are
 `loan-N-interest-K` (both unique in the database), and operations dated t first post the
 interest fallen due through t that is not posted yet.
 
-Settings (table `setting`, latest row per key wins): `loan.max_borrower_share` (percent of
-the capital paid in, default 10) and `loan.provision_rates` (JSON `[[min days, "rate"], ...]`,
-default `loans.DEFAULT_PROVISION_RATES`).
+Settings live in `settings_db` with every other setting (so `fisiq config` shows them):
+`loan.max_borrower_share` (percent of the capital paid in, default 10) and
+`loan.provision_rates` (JSON `[[min days, "rate"], ...]`, default `loans.DEFAULT_PROVISION_RATES`).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select
 
-from fisiq import loans
+from fisiq import loans, settings_db
 from fisiq.db import read_transaction, utc_now, write_transaction
 from fisiq.entries import EntryDraft, Posting
 from fisiq.ledger import ACCOUNT, ENTRY, POSTING, append_entry, balances, current_user
@@ -57,9 +57,8 @@ RECOVERIES = "Income:Recoveries"
 PROVISION_EXPENSE = "Expenses:Loan-Loss-Provision"
 CAPITAL_ACCOUNTS = ("Equity:Paid-In-Capital", "Liabilities:Investor-Loans")
 
-MAX_BORROWER_SHARE = "loan.max_borrower_share"
-PROVISION_RATES = "loan.provision_rates"
-DEFAULT_MAX_BORROWER_SHARE = Decimal("10")  # percent of the capital paid in
+MAX_BORROWER_SHARE = settings_db.MAX_BORROWER_SHARE  # percent of the capital paid in, default 10
+PROVISION_RATES = settings_db.PROVISION_RATES
 STATUSES = ("approved", "active", "restructured", "closed", "written-off")
 
 _DOMAIN_KINDS = ("disbursed", "repaid", "rescheduled", "written-off", "recovered")
@@ -211,17 +210,6 @@ def borrowers(conn: Connection) -> dict[int, BorrowerInfo]:
 # --- settings ---------------------------------------------------------------------------------
 
 
-def get_setting(conn: Connection, key: str) -> str | None:
-    """The value in force for `key` (its latest row), or None."""
-    row = conn.execute(select(SETTING.c.value).where(SETTING.c.key == key).order_by(SETTING.c.id.desc()).limit(1)).first()
-    return row[0] if row else None
-
-
-def put_setting(conn: Connection, key: str, value: str) -> None:
-    """Record a new value for `key` (settings are append-only: the latest row wins)."""
-    conn.execute(insert(SETTING), {"key": key, "value": value, "recorded_at": utc_now(), "recorded_by": current_user()})
-
-
 def parse_share(text: str) -> Decimal:
     try:
         value = Decimal(text.strip().rstrip("%"))
@@ -233,8 +221,7 @@ def parse_share(text: str) -> Decimal:
 
 
 def max_borrower_share(conn: Connection) -> Decimal:
-    value = get_setting(conn, MAX_BORROWER_SHARE)
-    return Decimal(value) if value is not None else DEFAULT_MAX_BORROWER_SHARE
+    return Decimal(settings_db.get_setting(conn, MAX_BORROWER_SHARE))
 
 
 def parse_rates(text: str) -> tuple[tuple[int, Decimal], ...]:
@@ -256,10 +243,13 @@ def parse_rates(text: str) -> tuple[tuple[int, Decimal], ...]:
 
 
 def provision_rates(conn: Connection) -> tuple[tuple[int, Decimal], ...]:
-    value = get_setting(conn, PROVISION_RATES)
-    if value is None:
-        return loans.DEFAULT_PROVISION_RATES
+    value = settings_db.get_setting(conn, PROVISION_RATES)
     return tuple((int(d), Decimal(r)) for d, r in json.loads(value))
+
+
+def rates_json(rates: Sequence[tuple[int, Decimal]]) -> str:
+    """Provision rates as stored in the setting: JSON pairs of (days past due, rate as a fraction)."""
+    return json.dumps([[d, str(r.normalize())] for d, r in rates])
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,10 +269,9 @@ def set_limits(
     """Record new lending settings (None: unchanged) and return those in force."""
     with write_transaction(engine) as conn:
         if max_share is not None:
-            put_setting(conn, MAX_BORROWER_SHARE, str(max_share))
+            settings_db.record_setting(conn, MAX_BORROWER_SHARE, str(max_share))
         if rates is not None:
-            loans.provision_rate(0, rates)
-            put_setting(conn, PROVISION_RATES, json.dumps([[d, str(r)] for d, r in rates]))
+            settings_db.record_setting(conn, PROVISION_RATES, rates_json(rates))
         return LoanSettings(max_borrower_share(conn), provision_rates(conn))
 
 

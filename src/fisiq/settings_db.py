@@ -6,6 +6,7 @@ never becomes a silent setting. Other modules add their keys to `KNOWN`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, insert, select
@@ -18,6 +19,8 @@ from fisiq.statements import DEFAULT_YEAR_END, parse_year_end
 SETTING = Setting.__table__  # type: ignore[attr-defined]
 FISCAL_YEAR_END = "fiscal_year_end"
 UNPAID_COMMITMENT_DAYS = "board.unpaid_commitment_days"
+MAX_BORROWER_SHARE = "loan.max_borrower_share"
+PROVISION_RATES = "loan.provision_rates"
 
 
 class SettingError(FisiqError):
@@ -35,11 +38,41 @@ def _days(value: str) -> str:
     return str(int(raw))
 
 
+def _share(value: str) -> str:
+    from fisiq.loans_db import parse_share  # loans_db reads its settings here: import late
+
+    return str(parse_share(value))
+
+
+def _rates(value: str) -> str:
+    """Provision rates typed `0:1,1:5,...` (days: percent) or as stored; stored as JSON."""
+    import json
+
+    from fisiq.loans_db import parse_rates, rates_json
+
+    raw = value.strip()
+    if raw.startswith("["):
+        from decimal import Decimal
+
+        pairs = ",".join(f"{d}:{Decimal(r) * 100}" for d, r in json.loads(raw))
+        return rates_json(parse_rates(pairs))
+    return rates_json(parse_rates(raw))
+
+
+def _default_rates() -> str:
+    from fisiq.loans import DEFAULT_PROVISION_RATES
+
+    return json.dumps([[days, str(rate.normalize())] for days, rate in DEFAULT_PROVISION_RATES])
+
+
 # key -> (what it is, checker returning the normalized value, default)
 KNOWN: dict[str, tuple[str, Callable[[str], str], str]] = {
     FISCAL_YEAR_END: ("last day of the fiscal year, MM-DD", _year_end, DEFAULT_YEAR_END),
     UNPAID_COMMITMENT_DAYS: ("days a signed commitment may stay unpaid before the board report flags it",
                              _days, "180"),
+    MAX_BORROWER_SHARE: ("largest share of the capital paid in that one borrower may owe, percent", _share, "10"),
+    PROVISION_RATES: ("loan-loss provision rates by days past due, e.g. 0:1,1:5,31:25,91:50,181:100",
+                      _rates, _default_rates()),
 }
 
 
@@ -70,16 +103,21 @@ def all_settings(conn: Connection) -> dict[str, tuple[str, bool]]:
 
 def set_setting(engine: Engine, key: str, value: str, *, recorded_by: str | None = None) -> tuple[str, bool]:
     """Record a new value for a key; returns (normalized value, changed). Same value: no row."""
+    with write_transaction(engine) as conn:
+        return record_setting(conn, key, value, recorded_by=recorded_by)
+
+
+def record_setting(conn: Connection, key: str, value: str, *, recorded_by: str | None = None) -> tuple[str, bool]:
+    """`set_setting` on a connection that already holds the write lock (for a larger write)."""
     from fisiq.ledger import current_user
 
     normalized = check_setting(key, value)
-    with write_transaction(engine) as conn:
-        row = conn.execute(
-            select(SETTING.c.value).where(SETTING.c.key == key).order_by(SETTING.c.id.desc()).limit(1)
-        ).first()
-        if row is not None and row[0] == normalized:
-            return normalized, False
-        conn.execute(insert(SETTING), {
-            "key": key, "value": normalized, "recorded_at": utc_now(), "recorded_by": recorded_by or current_user(),
-        })
+    row = conn.execute(
+        select(SETTING.c.value).where(SETTING.c.key == key).order_by(SETTING.c.id.desc()).limit(1)
+    ).first()
+    if row is not None and row[0] == normalized:
+        return normalized, False
+    conn.execute(insert(SETTING), {
+        "key": key, "value": normalized, "recorded_at": utc_now(), "recorded_by": recorded_by or current_user(),
+    })
     return normalized, True
