@@ -14,9 +14,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import Connection, Engine, Select, and_, func, insert, select
+from sqlalchemy import Connection, Date, Engine, Select, and_, column, func, insert, select, table
 
 from fisiq import accounts as chart
 from fisiq.db import read_transaction, utc_now, write_transaction
@@ -33,14 +33,38 @@ from fisiq.entries import (
     verify_chain,
 )
 from fisiq.errors import LedgerError
-from fisiq.models import Account, Entry, Party, Posting
 from fisiq.money import from_minor, to_minor
 from fisiq.reports import Balance, RegisterLine
 
-ACCOUNT = Account.__table__  # type: ignore[attr-defined]
-ENTRY = Entry.__table__  # type: ignore[attr-defined]
-POSTING = Posting.__table__  # type: ignore[attr-defined]
-PARTY = Party.__table__  # type: ignore[attr-defined]
+
+class _Tables:
+    """The journal's tables from `fisiq.models`, loaded on first use.
+
+    Importing SQLModel and building the model classes costs about a third of a command's
+    start-up; loading them only when a query needs them keeps `--help` and argument errors
+    fast. `T.ENTRY` is the real `Table`, usable anywhere SQLAlchemy takes one.
+    """
+
+    _MODELS: ClassVar[dict[str, str]] = {"ACCOUNT": "Account", "ENTRY": "Entry", "POSTING": "Posting", "PARTY": "Party"}
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in self._MODELS:
+            raise AttributeError(name)
+        from fisiq import models
+
+        table = getattr(models, self._MODELS[name]).__table__
+        setattr(self, name, table)
+        return table
+
+
+T: Any = _Tables()
+
+
+def __getattr__(name: str) -> Any:
+    """`from fisiq.ledger import ENTRY` keeps working for the other storage modules."""
+    if name in _Tables._MODELS:
+        return getattr(T, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def current_user() -> str:
@@ -59,7 +83,7 @@ def current_user() -> str:
 
 def ensure_standard_chart(conn: Connection) -> int:
     """Add the accounts of the standard chart that are missing; returns how many were added."""
-    existing = set(conn.execute(select(ACCOUNT.c.name)).scalars())
+    existing = set(conn.execute(select(T.ACCOUNT.c.name)).scalars())
     now = utc_now()
     rows = [
         {"name": a.name, "type": a.type.value, "description": a.description, "recorded_at": now}
@@ -67,7 +91,7 @@ def ensure_standard_chart(conn: Connection) -> int:
         if a.name not in existing
     ]
     if rows:
-        conn.execute(insert(ACCOUNT), rows)
+        conn.execute(insert(T.ACCOUNT), rows)
     return len(rows)
 
 
@@ -75,21 +99,21 @@ def add_account(engine: Engine, name: str, account_type: chart.AccountType, desc
     """Open a new account; its type must agree with the root of its name."""
     chart.check_account_name(name, account_type)
     with write_transaction(engine) as conn:
-        if conn.execute(select(ACCOUNT.c.id).where(ACCOUNT.c.name == name)).first():
+        if conn.execute(select(T.ACCOUNT.c.id).where(T.ACCOUNT.c.name == name)).first():
             raise LedgerError(f"account {name} already exists")
         conn.execute(
-            insert(ACCOUNT),
+            insert(T.ACCOUNT),
             {"name": name, "type": account_type.value, "description": description, "recorded_at": utc_now()},
         )
 
 
 def list_accounts(conn: Connection) -> list[chart.Account]:
-    rows = conn.execute(select(ACCOUNT.c.name, ACCOUNT.c.type, ACCOUNT.c.description).order_by(ACCOUNT.c.name))
+    rows = conn.execute(select(T.ACCOUNT.c.name, T.ACCOUNT.c.type, T.ACCOUNT.c.description).order_by(T.ACCOUNT.c.name))
     return [chart.Account(r.name, chart.AccountType(r.type), r.description) for r in rows]
 
 
 def account_ids(conn: Connection) -> dict[str, int]:
-    return {r.name: r.id for r in conn.execute(select(ACCOUNT.c.id, ACCOUNT.c.name))}
+    return {r.name: r.id for r in conn.execute(select(T.ACCOUNT.c.id, T.ACCOUNT.c.name))}
 
 
 # --- parties -----------------------------------------------------------------------------
@@ -101,13 +125,13 @@ def find_party_id(conn: Connection, name_or_acronym: str) -> int | None:
 
     key = name_key(name_or_acronym)
     row = conn.execute(
-        select(PARTY.c.id).where((PARTY.c.name_key == key) | (PARTY.c.acronym_key == key))
+        select(T.PARTY.c.id).where((T.PARTY.c.name_key == key) | (T.PARTY.c.acronym_key == key))
     ).first()
     return row[0] if row else None
 
 
 def party_names(conn: Connection) -> dict[int, str]:
-    return {r.id: r.name for r in conn.execute(select(PARTY.c.id, PARTY.c.name))}
+    return {r.id: r.name for r in conn.execute(select(T.PARTY.c.id, T.PARTY.c.name))}
 
 
 # --- recording ---------------------------------------------------------------------------
@@ -123,13 +147,13 @@ class Recorded:
 
 def chain_head(conn: Connection) -> tuple[int, str]:
     """(id, hash) of the last entry, or (0, genesis) for an empty journal."""
-    row = conn.execute(select(ENTRY.c.id, ENTRY.c.hash).order_by(ENTRY.c.id.desc()).limit(1)).first()
+    row = conn.execute(select(T.ENTRY.c.id, T.ENTRY.c.hash).order_by(T.ENTRY.c.id.desc()).limit(1)).first()
     return (row.id, row.hash) if row else (0, GENESIS_HASH)
 
 
 def closed_through(conn: Connection) -> date | None:
     """The last date of the closed periods, or None when no period is closed."""
-    value = conn.execute(select(func.max(ENTRY.c.date)).where(ENTRY.c.kind == PERIOD_CLOSE)).scalar()
+    value = conn.execute(select(func.max(T.ENTRY.c.date)).where(T.ENTRY.c.kind == PERIOD_CLOSE)).scalar()
     return value if value is None or isinstance(value, date) else date.fromisoformat(str(value))
 
 
@@ -149,8 +173,8 @@ def _resolve_parties(conn: Connection, drafts: Sequence[EntryDraft]) -> dict[str
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         rows = conn.execute(
-            select(PARTY.c.id, PARTY.c.name_key, PARTY.c.acronym_key).where(
-                PARTY.c.name_key.in_(chunk) | PARTY.c.acronym_key.in_(chunk)
+            select(T.PARTY.c.id, T.PARTY.c.name_key, T.PARTY.c.acronym_key).where(
+                T.PARTY.c.name_key.in_(chunk) | T.PARTY.c.acronym_key.in_(chunk)
             )
         )
         for r in rows:
@@ -182,7 +206,7 @@ def _recorded_refs(conn: Connection, refs: Iterable[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        found.update({r.ref: r.id for r in conn.execute(select(ENTRY.c.ref, ENTRY.c.id).where(ENTRY.c.ref.in_(chunk)))})
+        found.update({r.ref: r.id for r in conn.execute(select(T.ENTRY.c.ref, T.ENTRY.c.id).where(T.ENTRY.c.ref.in_(chunk)))})
     return found
 
 
@@ -249,8 +273,8 @@ def append_entries(
         )
         results.append(Recorded(entry, created=True))
     # Postings first, entries last: each entry's insert trigger checks its postings balance.
-    _insert(conn, POSTING, POSTING_COLUMNS, posting_rows)
-    _insert(conn, ENTRY, ENTRY_COLUMNS, entry_rows)
+    _insert(conn, T.POSTING, POSTING_COLUMNS, posting_rows)
+    _insert(conn, T.ENTRY, ENTRY_COLUMNS, entry_rows)
     return results
 
 
@@ -280,11 +304,11 @@ def _insert(conn: Connection, table: Any, columns: Sequence[str], rows: list[tup
 def _check_reversible(conn: Connection, entry_id: int, head_id: int, reversed_in_batch: set[int]) -> None:
     if not (0 < entry_id <= head_id):
         raise LedgerError(f"there is no entry {entry_id}")
-    already = conn.execute(select(ENTRY.c.id).where(ENTRY.c.reverses == entry_id)).first()
+    already = conn.execute(select(T.ENTRY.c.id).where(T.ENTRY.c.reverses == entry_id)).first()
     if already is not None or entry_id in reversed_in_batch:
         by = already[0] if already is not None else "this batch"
         raise LedgerError(f"entry {entry_id} is already reversed (by entry {by})")
-    kind = conn.execute(select(ENTRY.c.kind).where(ENTRY.c.id == entry_id)).scalar()
+    kind = conn.execute(select(T.ENTRY.c.kind).where(T.ENTRY.c.id == entry_id)).scalar()
     if kind == PERIOD_CLOSE:
         raise LedgerError(f"entry {entry_id} is a period close; it cannot be reversed")
 
@@ -322,21 +346,21 @@ def close_period(engine: Engine, through: date, memo: str | None = None) -> Reco
 
 
 def _entry_query() -> Select[Any]:
-    return select(ENTRY).order_by(ENTRY.c.id)
+    return select(T.ENTRY).order_by(T.ENTRY.c.id)
 
 
 def _posting_query() -> Select[Any]:
     return (
         select(
-            POSTING.c.entry_id,
-            ACCOUNT.c.name.label("account"),
-            PARTY.c.name.label("party"),
-            POSTING.c.currency,
-            POSTING.c.amount,
+            T.POSTING.c.entry_id,
+            T.ACCOUNT.c.name.label("account"),
+            T.PARTY.c.name.label("party"),
+            T.POSTING.c.currency,
+            T.POSTING.c.amount,
         )
-        .join(ACCOUNT, ACCOUNT.c.id == POSTING.c.account_id)
-        .outerjoin(PARTY, PARTY.c.id == POSTING.c.party_id)
-        .order_by(POSTING.c.entry_id, POSTING.c.line)
+        .join(T.ACCOUNT, T.ACCOUNT.c.id == T.POSTING.c.account_id)
+        .outerjoin(T.PARTY, T.PARTY.c.id == T.POSTING.c.party_id)
+        .order_by(T.POSTING.c.entry_id, T.POSTING.c.line)
     )
 
 
@@ -368,10 +392,10 @@ def _build(row: object, postings: Sequence[object]) -> RecordedEntry:
 
 
 def get_entry(conn: Connection, entry_id: int) -> RecordedEntry | None:
-    row = conn.execute(select(ENTRY).where(ENTRY.c.id == entry_id)).first()
+    row = conn.execute(select(T.ENTRY).where(T.ENTRY.c.id == entry_id)).first()
     if row is None:
         return None
-    postings = conn.execute(_posting_query().where(POSTING.c.entry_id == entry_id)).all()
+    postings = conn.execute(_posting_query().where(T.POSTING.c.entry_id == entry_id)).all()
     return _build(row, postings)
 
 
@@ -390,20 +414,30 @@ def iter_entries(
     low, high = ids or (1, chain_head(conn)[0])
     while low <= high:
         top = min(low + batch - 1, high)
-        conds = [ENTRY.c.id >= low, ENTRY.c.id <= top]
-        pconds = [POSTING.c.entry_id >= low, POSTING.c.entry_id <= top]
+        conds = [T.ENTRY.c.id >= low, T.ENTRY.c.id <= top]
+        pconds = [T.POSTING.c.entry_id >= low, T.POSTING.c.entry_id <= top]
         if start is not None:
-            conds.append(ENTRY.c.date >= start)
-            pconds.append(POSTING.c.entry_date >= start)
+            conds.append(T.ENTRY.c.date >= start)
+            pconds.append(T.POSTING.c.entry_date >= start)
         if end is not None:
-            conds.append(ENTRY.c.date <= end)
-            pconds.append(POSTING.c.entry_date <= end)
+            conds.append(T.ENTRY.c.date <= end)
+            pconds.append(T.POSTING.c.entry_date <= end)
         by_entry: dict[int, list[object]] = defaultdict(list)
         for p in conn.execute(_posting_query().where(and_(*pconds))):
             by_entry[p.entry_id].append(p)
         for row in conn.execute(_entry_query().where(and_(*conds))):
             yield _build(row, by_entry.get(row.id, []))
         low = top + 1
+
+
+# The columns a balance reads, as light table clauses: the most asked question (trial balance,
+# progress, the board) is answered without loading the SQLModel classes at all.
+_POSTING = table(
+    "posting", column("entry_id"), column("account_id"), column("party_id"), column("currency"),
+    column("entry_date", Date), column("amount"),
+)
+_ACCOUNT = table("account", column("id"), column("name"), column("type"))
+_ENTRY = table("entry", column("id"), column("link"))
 
 
 def balances(
@@ -421,21 +455,21 @@ def balances(
     cancel is kept, so a reader sees the account moved.
     """
     query = (
-        select(ACCOUNT.c.name, ACCOUNT.c.type, POSTING.c.currency, func.sum(POSTING.c.amount).label("total"))
-        .join(ACCOUNT, ACCOUNT.c.id == POSTING.c.account_id)
-        .group_by(ACCOUNT.c.name, ACCOUNT.c.type, POSTING.c.currency)
-        .order_by(ACCOUNT.c.name, POSTING.c.currency)
+        select(_ACCOUNT.c.name, _ACCOUNT.c.type, _POSTING.c.currency, func.sum(_POSTING.c.amount).label("total"))
+        .join(_ACCOUNT, _ACCOUNT.c.id == _POSTING.c.account_id)
+        .group_by(_ACCOUNT.c.name, _ACCOUNT.c.type, _POSTING.c.currency)
+        .order_by(_ACCOUNT.c.name, _POSTING.c.currency)
     )
     if as_of is not None:
-        query = query.where(POSTING.c.entry_date <= as_of)
+        query = query.where(_POSTING.c.entry_date <= as_of)
     if start is not None:
-        query = query.where(POSTING.c.entry_date >= start)
+        query = query.where(_POSTING.c.entry_date >= start)
     if party_id is not None:
-        query = query.where(POSTING.c.party_id == party_id)
+        query = query.where(_POSTING.c.party_id == party_id)
     if accounts is not None:
-        query = query.where(ACCOUNT.c.name.in_(list(accounts)))
+        query = query.where(_ACCOUNT.c.name.in_(list(accounts)))
     if link is not None:
-        query = query.join(ENTRY, ENTRY.c.id == POSTING.c.entry_id).where(ENTRY.c.link == link)
+        query = query.join(_ENTRY, _ENTRY.c.id == _POSTING.c.entry_id).where(_ENTRY.c.link == link)
     return [
         Balance(r.name, chart.AccountType(r.type), r.currency, from_minor(int(r.total), r.currency))
         for r in conn.execute(query)
@@ -447,13 +481,13 @@ def balances_by_party(
 ) -> dict[tuple[str, int | None, str], Decimal]:
     """Balances per (account, party id, currency) for the given accounts: subsidiary ledgers."""
     query = (
-        select(ACCOUNT.c.name, POSTING.c.party_id, POSTING.c.currency, func.sum(POSTING.c.amount).label("total"))
-        .join(ACCOUNT, ACCOUNT.c.id == POSTING.c.account_id)
-        .where(ACCOUNT.c.name.in_(list(accounts)))
-        .group_by(ACCOUNT.c.name, POSTING.c.party_id, POSTING.c.currency)
+        select(T.ACCOUNT.c.name, T.POSTING.c.party_id, T.POSTING.c.currency, func.sum(T.POSTING.c.amount).label("total"))
+        .join(T.ACCOUNT, T.ACCOUNT.c.id == T.POSTING.c.account_id)
+        .where(T.ACCOUNT.c.name.in_(list(accounts)))
+        .group_by(T.ACCOUNT.c.name, T.POSTING.c.party_id, T.POSTING.c.currency)
     )
     if as_of is not None:
-        query = query.where(POSTING.c.entry_date <= as_of)
+        query = query.where(T.POSTING.c.entry_date <= as_of)
     return {
         (r.name, r.party_id, r.currency): from_minor(int(r.total), r.currency) for r in conn.execute(query)
     }
@@ -472,22 +506,22 @@ def account_register(
     opening: dict[str, Decimal] = {}
     if start is not None:
         before = conn.execute(
-            select(POSTING.c.currency, func.sum(POSTING.c.amount))
-            .where(POSTING.c.account_id == ids[account], POSTING.c.entry_date < start)
-            .group_by(POSTING.c.currency)
+            select(T.POSTING.c.currency, func.sum(T.POSTING.c.amount))
+            .where(T.POSTING.c.account_id == ids[account], T.POSTING.c.entry_date < start)
+            .group_by(T.POSTING.c.currency)
         )
         opening = {cur: from_minor(int(total), cur) for cur, total in before}
     query = (
-        select(POSTING.c.entry_id, ENTRY.c.date, ENTRY.c.memo, PARTY.c.name, POSTING.c.currency, POSTING.c.amount)
-        .join(ENTRY, ENTRY.c.id == POSTING.c.entry_id)
-        .outerjoin(PARTY, PARTY.c.id == POSTING.c.party_id)
-        .where(POSTING.c.account_id == ids[account])
-        .order_by(POSTING.c.entry_date, POSTING.c.entry_id, POSTING.c.line)
+        select(T.POSTING.c.entry_id, T.ENTRY.c.date, T.ENTRY.c.memo, T.PARTY.c.name, T.POSTING.c.currency, T.POSTING.c.amount)
+        .join(T.ENTRY, T.ENTRY.c.id == T.POSTING.c.entry_id)
+        .outerjoin(T.PARTY, T.PARTY.c.id == T.POSTING.c.party_id)
+        .where(T.POSTING.c.account_id == ids[account])
+        .order_by(T.POSTING.c.entry_date, T.POSTING.c.entry_id, T.POSTING.c.line)
     )
     if start is not None:
-        query = query.where(POSTING.c.entry_date >= start)
+        query = query.where(T.POSTING.c.entry_date >= start)
     if end is not None:
-        query = query.where(POSTING.c.entry_date <= end)
+        query = query.where(T.POSTING.c.entry_date <= end)
     running = dict(opening)
     lines: list[RegisterLine] = []
     for entry_id, day, memo, party, currency, minor in conn.execute(query):
@@ -519,7 +553,7 @@ def verify(conn: Connection) -> ChainProblem | None:
         problem = verify_chain(entries_read())
     except (ValueError, ArithmeticError, TypeError, KeyError) as exc:
         # The first entry not yet read is the one whose row (or posting) would not decode.
-        bad = conn.execute(select(func.min(ENTRY.c.id)).where(ENTRY.c.id > read_through)).scalar()
+        bad = conn.execute(select(func.min(T.ENTRY.c.id)).where(T.ENTRY.c.id > read_through)).scalar()
         return ChainProblem(
             int(bad) if bad is not None else read_through + 1,
             f"a stored value cannot be read (altered after recording): {str(exc)[:200]}",
@@ -527,9 +561,9 @@ def verify(conn: Connection) -> ChainProblem | None:
     if problem is not None:
         return problem
     orphan = conn.execute(
-        select(POSTING.c.entry_id)
-        .outerjoin(ENTRY, ENTRY.c.id == POSTING.c.entry_id)
-        .where(ENTRY.c.id.is_(None))
+        select(T.POSTING.c.entry_id)
+        .outerjoin(T.ENTRY, T.ENTRY.c.id == T.POSTING.c.entry_id)
+        .where(T.ENTRY.c.id.is_(None))
         .limit(1)
     ).first()
     if orphan is not None:
@@ -537,10 +571,10 @@ def verify(conn: Connection) -> ChainProblem | None:
     # A posting's date is a copy of its entry's, kept so balances "as of" need no join; the
     # hash covers the entry's date only, so a copy changed afterwards is caught here.
     misdated = conn.execute(
-        select(POSTING.c.entry_id)
-        .join(ENTRY, ENTRY.c.id == POSTING.c.entry_id)
-        .where(POSTING.c.entry_date != ENTRY.c.date)
-        .order_by(POSTING.c.entry_id)
+        select(T.POSTING.c.entry_id)
+        .join(T.ENTRY, T.ENTRY.c.id == T.POSTING.c.entry_id)
+        .where(T.POSTING.c.entry_date != T.ENTRY.c.date)
+        .order_by(T.POSTING.c.entry_id)
         .limit(1)
     ).first()
     if misdated is not None:
@@ -550,30 +584,30 @@ def verify(conn: Connection) -> ChainProblem | None:
     # on SQLite, an amount stored as something other than an integer (it would be rounded).
     structural = [
         (
-            select(POSTING.c.entry_id)
-            .group_by(POSTING.c.entry_id)
-            .having((func.min(POSTING.c.line) != 1) | (func.max(POSTING.c.line) != func.count()))
-            .order_by(POSTING.c.entry_id),
+            select(T.POSTING.c.entry_id)
+            .group_by(T.POSTING.c.entry_id)
+            .having((func.min(T.POSTING.c.line) != 1) | (func.max(T.POSTING.c.line) != func.count()))
+            .order_by(T.POSTING.c.entry_id),
             "its postings' line numbers are not 1, 2, 3, ... (altered after recording)",
         ),
         (
-            select(POSTING.c.entry_id)
-            .outerjoin(ACCOUNT, ACCOUNT.c.id == POSTING.c.account_id)
-            .where(ACCOUNT.c.id.is_(None))
-            .order_by(POSTING.c.entry_id),
+            select(T.POSTING.c.entry_id)
+            .outerjoin(T.ACCOUNT, T.ACCOUNT.c.id == T.POSTING.c.account_id)
+            .where(T.ACCOUNT.c.id.is_(None))
+            .order_by(T.POSTING.c.entry_id),
             "a posting names an account that does not exist (altered after recording)",
         ),
         (
-            select(POSTING.c.entry_id)
-            .outerjoin(PARTY, PARTY.c.id == POSTING.c.party_id)
-            .where(POSTING.c.party_id.is_not(None), PARTY.c.id.is_(None))
-            .order_by(POSTING.c.entry_id),
+            select(T.POSTING.c.entry_id)
+            .outerjoin(T.PARTY, T.PARTY.c.id == T.POSTING.c.party_id)
+            .where(T.POSTING.c.party_id.is_not(None), T.PARTY.c.id.is_(None))
+            .order_by(T.POSTING.c.entry_id),
             "a posting names a party that does not exist (altered after recording)",
         ),
     ]
     if conn.dialect.name == "sqlite":
         structural.append((
-            select(POSTING.c.entry_id).where(func.typeof(POSTING.c.amount) != "integer").order_by(POSTING.c.entry_id),
+            select(T.POSTING.c.entry_id).where(func.typeof(T.POSTING.c.amount) != "integer").order_by(T.POSTING.c.entry_id),
             "a posting's amount is not a whole number of minor units (altered after recording)",
         ))
     found = [
@@ -585,8 +619,8 @@ def verify(conn: Connection) -> ChainProblem | None:
         entry_id, message = min(found, key=lambda f: f[0])
         return ChainProblem(entry_id, message)
     off = conn.execute(
-        select(POSTING.c.currency, func.sum(POSTING.c.amount)).group_by(POSTING.c.currency).having(
-            func.sum(POSTING.c.amount) != 0
+        select(T.POSTING.c.currency, func.sum(T.POSTING.c.amount)).group_by(T.POSTING.c.currency).having(
+            func.sum(T.POSTING.c.amount) != 0
         )
     ).first()
     if off is not None:
