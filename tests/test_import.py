@@ -146,3 +146,22 @@ def test_long_files_import_in_one_transaction(parties: Run, tmp_path: Path) -> N
     assert head(fisiq)[0] == 600
     progress = json.loads(ok(fisiq("progress", "--json")).stdout)
     assert progress["categories"][3]["paid"] == f"{sum(range(1, 301))}.00"
+
+
+def test_reordered_columns_import_by_their_header(parties: Run, tmp_path: Path) -> None:
+    fisiq = parties
+    text = "amount,party,action,date,ref,stage\n2500.00,FEX,add,2019-01-01,ro1,signed\n"
+    ok(fisiq("import", write(tmp_path, text)))
+    listed = json.loads(ok(fisiq("commitment", "list", "--json")).stdout)["commitments"]
+    assert [(c["ref"], c["stage"]) for c in listed] == [("ro1", "signed")]
+
+
+def test_a_one_megabyte_cell_refuses_the_file_naming_its_row(parties: Run, tmp_path: Path) -> None:
+    fisiq = parties
+    before = head(fisiq)
+    big = "x" * 1_000_000
+    result = fisiq("import", write(tmp_path, f"{HEADER}\nmb1,2019-01-01,add,,FEX,prospect,,,10,,{big}\n"))
+    assert result.exit_code == 1
+    assert "row 2: field larger than field limit" in result.output and "Traceback" not in result.output
+    assert len(result.output) < 2000  # the message names the cell; it does not echo a megabyte
+    assert head(fisiq) == before
