@@ -455,19 +455,31 @@ def accrue(engine: Engine, through: date) -> list[tuple[int, Decimal]]:
     return posted
 
 
+def _same_ref(
+    conn: Connection, loan: LoanRecord, ref: str | None, kind: str, on: date, amount: Decimal
+) -> Outcome | None:
+    """The earlier outcome when `ref` is already this very event (a no-op); refused when the
+    reference belongs to something else; None when the reference is new."""
+    if ref is None:
+        return None
+    same = conn.execute(select(EVENT).where(EVENT.c.ref == ref)).first()
+    if same is None:
+        return None
+    if (same.loan_id, same.kind, _as_date(same.date), same.amount) == (
+        loan.id, kind, on, _minor_or_none(amount, loan.currency)
+    ):
+        return Outcome(loan, (same.entry_id,), created=False)
+    raise LoanError(f"reference {ref!r} is already recorded with other content; use a new reference")
+
+
 def repay(engine: Engine, loan_id: int, amount: Decimal, on: date, ref: str | None = None) -> Outcome:
     """Record a repayment: interest fallen due is posted first, then the amount is allocated."""
     with write_transaction(engine) as conn:
         loan = get_loan(conn, loan_id)
         cur = loan.currency
-        if ref is not None:
-            same = conn.execute(select(EVENT).where(EVENT.c.ref == ref)).first()
-            if same is not None:
-                if (same.loan_id, same.kind, _as_date(same.date), same.amount) == (
-                    loan.id, "repaid", on, _minor_or_none(amount, cur)
-                ):
-                    return Outcome(loan, (same.entry_id,), created=False)
-                raise LoanError(f"reference {ref!r} is already recorded with other content; use a new reference")
+        earlier = _same_ref(conn, loan, ref, "repaid", on, amount)
+        if earlier is not None:
+            return earlier
         if loan.disbursed_on() is None:
             raise LoanError(f"cannot record a repayment on {on}: loan {loan.id} has not been disbursed")
         _check_order(loan, "repayment", on)
@@ -561,14 +573,9 @@ def recover(engine: Engine, loan_id: int, amount: Decimal, on: date, ref: str | 
     with write_transaction(engine) as conn:
         loan = get_loan(conn, loan_id)
         cur = loan.currency
-        if ref is not None:
-            same = conn.execute(select(EVENT).where(EVENT.c.ref == ref)).first()
-            if same is not None:
-                if (same.loan_id, same.kind, _as_date(same.date), same.amount) == (
-                    loan.id, "recovered", on, _minor_or_none(amount, cur)
-                ):
-                    return Outcome(loan, (same.entry_id,), created=False)
-                raise LoanError(f"reference {ref!r} is already recorded with other content; use a new reference")
+        earlier = _same_ref(conn, loan, ref, "recovered", on, amount)
+        if earlier is not None:
+            return earlier
         _check_order(loan, "recovery", on)
         loans.loan_position(loan.terms, [*loan.domain_events(), loans.Recovered(on, amount)], on)  # the rules
         entry_id = _post(
