@@ -229,3 +229,18 @@ def test_init_twice_changes_nothing(target: str) -> None:
 def test_unreachable_postgresql_is_a_clear_error() -> None:
     with pytest.raises(db.LedgerOpenError, match="cannot open"):
         db.open_ledger("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+
+
+def test_verify_catches_an_account_type_edited_by_hand(ledgers: object) -> None:
+    factory = ledgers
+    if factory.engine_name != "sqlite":  # type: ignore[attr-defined]
+        pytest.skip("alters the file with the triggers dropped: an SQLite-only forgery")
+    engine = db.open_ledger(factory.target())  # type: ignore[attr-defined]
+    ledger.record_entry(engine, draft("5"))
+    with engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER account_no_update"))
+        conn.execute(text("UPDATE account SET type = 'expense' WHERE name = 'Assets:Cash'"))
+    with db.read_transaction(engine) as conn:
+        problem = ledger.verify(conn)
+    engine.dispose()
+    assert problem is not None and problem.entry_id == 1 and "Assets:Cash" in problem.message

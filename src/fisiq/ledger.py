@@ -625,6 +625,16 @@ def verify(conn: Connection) -> ChainProblem | None:
     ).first()
     if off is not None:
         return ChainProblem(chain_head(conn)[0], f"the ledger does not sum to zero in {off[0]}")
+    # The hash names accounts, not their types; a type edited by hand would move an account
+    # between the statements' sections, so it must still agree with the name's root.
+    for name, kind in conn.execute(select(T.ACCOUNT.c.name, T.ACCOUNT.c.type).order_by(T.ACCOUNT.c.id)):
+        if chart.ROOTS.get(name.split(":")[0]) != kind:
+            first = conn.execute(
+                select(func.min(T.POSTING.c.entry_id))
+                .join(T.ACCOUNT, T.ACCOUNT.c.id == T.POSTING.c.account_id)
+                .where(T.ACCOUNT.c.name == name)
+            ).scalar()
+            return ChainProblem(first or 0, f"account {name} is stored as {kind!r}, which its name contradicts")
     return None
 
 
