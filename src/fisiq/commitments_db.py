@@ -28,7 +28,16 @@ from fisiq.commitments import CommitmentError, Event, Figures, State
 from fisiq.db import utc_now
 from fisiq.entries import EntryDraft, RecordedEntry
 from fisiq.errors import FisiqError
-from fisiq.ledger import ACCOUNT, ENTRY, POSTING, append_entries, balances_by_party, current_user, get_entry
+from fisiq.ledger import (
+    ACCOUNT,
+    ENTRY,
+    POSTING,
+    append_entries,
+    as_date,
+    balances_by_party,
+    current_user,
+    get_entry,
+)
 from fisiq.models import Commitment, CommitmentEvent, Target
 from fisiq.money import from_minor, to_minor
 from fisiq.parties import PartyError
@@ -96,15 +105,11 @@ class _Commitment:
     state: State | None
 
 
-def _as_date(value: object) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-
 def _event_of(row: object) -> Event:
     r = row
     return Event(
         kind=r.kind,  # type: ignore[attr-defined]
-        date=_as_date(r.date),  # type: ignore[attr-defined]
+        date=as_date(r.date),  # type: ignore[attr-defined]
         amount=None if r.amount is None else from_minor(int(r.amount), CUR),  # type: ignore[attr-defined]
         entry_id=r.entry_id,  # type: ignore[attr-defined]
         reason=r.reason,  # type: ignore[attr-defined]
@@ -117,7 +122,7 @@ def reversals(conn: Connection, as_of: date | None = None) -> dict[int, date]:
     query = select(ENTRY.c.reverses, ENTRY.c.date).where(ENTRY.c.reverses.is_not(None))
     if as_of is not None:
         query = query.where(ENTRY.c.date <= as_of)
-    return {int(r.reverses): _as_date(r.date) for r in conn.execute(query)}
+    return {int(r.reverses): as_date(r.date) for r in conn.execute(query)}
 
 
 def _events(conn: Connection, commitment_ids: Sequence[int] | None = None) -> dict[int, list[Event]]:
@@ -474,7 +479,7 @@ def target_history(conn: Connection) -> list[dict[str, object]]:
     rows = conn.execute(select(TARGET).order_by(TARGET.c.date, TARGET.c.id))
     return [
         {"category": r.category, "amount": to_str(from_minor(int(r.amount), r.currency), r.currency),
-         "currency": r.currency, "date": _as_date(r.date).isoformat(), "recorded_at": r.recorded_at,
+         "currency": r.currency, "date": as_date(r.date).isoformat(), "recorded_at": r.recorded_at,
          "recorded_by": r.recorded_by}
         for r in rows
     ]

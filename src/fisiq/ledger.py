@@ -154,7 +154,7 @@ def chain_head(conn: Connection) -> tuple[int, str]:
 def closed_through(conn: Connection) -> date | None:
     """The last date of the closed periods, or None when no period is closed."""
     value = conn.execute(select(func.max(T.ENTRY.c.date)).where(T.ENTRY.c.kind == PERIOD_CLOSE)).scalar()
-    return value if value is None or isinstance(value, date) else date.fromisoformat(str(value))
+    return None if value is None else as_date(value)
 
 
 def _resolve_parties(conn: Connection, drafts: Sequence[EntryDraft]) -> dict[str, int]:
@@ -364,7 +364,8 @@ def _posting_query() -> Select[Any]:
     )
 
 
-def _as_date(value: object) -> date:
+def as_date(value: object) -> date:
+    """A DATE column's value as a date (the SQLite driver may hand back its ISO text)."""
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
@@ -374,7 +375,7 @@ def _build(row: object, postings: Sequence[object]) -> RecordedEntry:
     r = row  # a Row with the entry's columns
     return RecordedEntry(
         id=r.id,  # type: ignore[attr-defined]
-        date=_as_date(r.date),  # type: ignore[attr-defined]
+        date=as_date(r.date),  # type: ignore[attr-defined]
         memo=r.memo,  # type: ignore[attr-defined]
         kind=r.kind,  # type: ignore[attr-defined]
         ref=r.ref,  # type: ignore[attr-defined]
@@ -527,7 +528,7 @@ def account_register(
     for entry_id, day, memo, party, currency, minor in conn.execute(query):
         amount = from_minor(int(minor), currency)
         running[currency] = running.get(currency, Decimal(0)) + amount
-        lines.append(RegisterLine(entry_id, _as_date(day), memo, party, currency, amount, running[currency]))
+        lines.append(RegisterLine(entry_id, as_date(day), memo, party, currency, amount, running[currency]))
     return opening, lines
 
 

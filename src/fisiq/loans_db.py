@@ -38,15 +38,14 @@ from sqlalchemy import Connection, Engine, func, insert, select
 from fisiq import loans, settings_db
 from fisiq.db import read_transaction, utc_now, write_transaction
 from fisiq.entries import EntryDraft, Posting
-from fisiq.ledger import ACCOUNT, ENTRY, POSTING, append_entry, balances, current_user
-from fisiq.models import Loan, LoanEvent, Party, Setting
+from fisiq.ledger import ACCOUNT, ENTRY, POSTING, append_entry, as_date, balances, current_user
+from fisiq.models import Loan, LoanEvent, Party
 from fisiq.money import from_minor, to_minor
 from fisiq.schedule import LoanError, LoanTerms, build_schedule
 
 LOAN = Loan.__table__  # type: ignore[attr-defined]
 EVENT = LoanEvent.__table__  # type: ignore[attr-defined]
 PARTY = Party.__table__  # type: ignore[attr-defined]
-SETTING = Setting.__table__  # type: ignore[attr-defined]
 
 CASH = "Assets:Cash"
 PRINCIPAL = "Assets:Loans:Principal"
@@ -149,24 +148,20 @@ def terms_from_json(doc: dict[str, Any]) -> LoanTerms:
     )
 
 
-def _as_date(value: object) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-
 def _record(conn: Connection, row: Any, borrower: str) -> LoanRecord:
     terms = LoanTerms(
         from_minor(int(row.principal), row.currency), row.currency, Decimal(row.annual_rate), int(row.term),
-        _as_date(row.first_due), row.frequency, row.method, int(row.grace),
+        as_date(row.first_due), row.frequency, row.method, int(row.grace),
     )
     events = tuple(
         EventRow(
-            e.id, e.kind, _as_date(e.date),
+            e.id, e.kind, as_date(e.date),
             from_minor(int(e.amount), row.currency) if e.amount is not None else None,
             e.entry_id, json.loads(e.details) if e.details else {}, e.ref,
         )
         for e in conn.execute(select(EVENT).where(EVENT.c.loan_id == row.id).order_by(EVENT.c.id))
     )
-    return LoanRecord(row.id, row.borrower_id, borrower, terms, _as_date(row.approved_on), row.ref, row.purpose, events)
+    return LoanRecord(row.id, row.borrower_id, borrower, terms, as_date(row.approved_on), row.ref, row.purpose, events)
 
 
 def get_loan(conn: Connection, loan_id: int) -> LoanRecord:
@@ -465,7 +460,7 @@ def _same_ref(
     same = conn.execute(select(EVENT).where(EVENT.c.ref == ref)).first()
     if same is None:
         return None
-    if (same.loan_id, same.kind, _as_date(same.date), same.amount) == (
+    if (same.loan_id, same.kind, as_date(same.date), same.amount) == (
         loan.id, kind, on, _minor_or_none(amount, loan.currency)
     ):
         return Outcome(loan, (same.entry_id,), created=False)
@@ -600,8 +595,8 @@ def provision(engine: Engine, as_of: date) -> list[Provision]:
     out: list[Provision] = []
     with write_transaction(engine) as conn:
         last = conn.execute(select(func.max(ENTRY.c.date)).where(ENTRY.c.kind == "loan-provision")).scalar()
-        if last is not None and as_of < _as_date(last):
-            raise LoanError(f"provision as of {as_of} is before the last provision on {_as_date(last)}")
+        if last is not None and as_of < as_date(last):
+            raise LoanError(f"provision as of {as_of} is before the last provision on {as_date(last)}")
         rates = provision_rates(conn)
         positions: dict[str, list[loans.Position]] = {}
         for loan in list_loans(conn):
