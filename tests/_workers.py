@@ -32,7 +32,7 @@ def cli_worker(target: str, worker: int, count: int, start_file: str, shared_ref
     """Record `count` entries through `fisiq entry add`, exactly as a user's command runs.
 
     The click command is built from the Typer app once, as the `fisiq` executable does once
-    per process (typer's CliRunner would rebuild the whole command tree on every call).
+    per process (typer's CliRunner would rebuild the root and `entry` on every call).
     """
     import typer
     from click.testing import CliRunner

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
+import typer.main
 from sqlalchemy import Engine, insert
 from typer.testing import CliRunner
 
@@ -203,7 +205,8 @@ def test_restore_refuses_altered_truncated_and_partial_files(ledgers: Any, tmp_p
 
 
 def test_import_dispatches_a_jsonl_file_to_restore(ledgers: Any, tmp_path: Path) -> None:
-    if not any(c.name == "import" for c in app.registered_commands):
+    root = typer.main.get_command(app)
+    if "import" not in root.list_commands(typer.Context(root)):
         pytest.skip("no `fisiq import` command")
     source = ledgers.target()
     engine = open_ledger(source)

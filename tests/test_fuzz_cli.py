@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 import typer.main
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
+from typer.core import TyperGroup
 from typer.testing import CliRunner
 
 from fisiq import db
@@ -32,9 +34,12 @@ def _leaf_commands() -> list[tuple[tuple[str, ...], Any]]:
     found: list[tuple[tuple[str, ...], Any]] = []
 
     def walk(group: Any, prefix: tuple[str, ...]) -> None:
-        for name, command in getattr(group, "commands", {}).items():
+        # As click asks for commands: the root builds each one on demand.
+        ctx = typer.Context(group)
+        for name in group.list_commands(ctx):
+            command = group.get_command(ctx, name)
             path = (*prefix, name)
-            if getattr(command, "commands", None):
+            if isinstance(command, TyperGroup):
                 walk(command, path)
             elif path not in SKIPPED:
                 found.append((path, command))

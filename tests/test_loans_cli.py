@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import typer
+import typer.main
 
 from _loans_support import add_party
 from fisiq import db
@@ -36,7 +38,8 @@ def head(fisiq: Run) -> tuple[int, str]:
 
 
 def _has_party_command() -> bool:
-    return any(group.name == "party" for group in app.registered_groups)
+    root = typer.main.get_command(app)
+    return "party" in root.list_commands(typer.Context(root))
 
 
 def borrower(fisiq: Run, target: str, name: str, *flags: str) -> None:

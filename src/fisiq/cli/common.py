@@ -1,20 +1,25 @@
 """What every command group shares: the ledger target, consoles, errors, JSON, dates.
 
 Kept free of database imports: `fisiq --help` must not load SQLAlchemy. Commands import
-storage modules inside their bodies, when they actually run.
+storage modules inside their bodies, when they actually run; command modules themselves are
+imported only when one of their commands is asked for (see FisiqGroup).
 """
 
 from __future__ import annotations
 
-import json
+import importlib
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from datetime import date
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from gettext import gettext as _
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, NamedTuple, NoReturn
 
 import typer
+import typer.main
+from typer._click import Command, Context, HelpFormatter
+from typer._click.utils import make_default_short_help
 from typer.core import TyperGroup
 
 if TYPE_CHECKING:
@@ -65,6 +70,8 @@ def stdout_console() -> Console:
 
 def print_json(doc: Any) -> None:
     """Machine-readable output: plain JSON on stdout, UTF-8, stable key order."""
+    import json  # here, not at the top: `fisiq --help` does not need it
+
     sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
 
 
@@ -128,8 +135,104 @@ def _message_for(exc: BaseException) -> str | None:
     return None
 
 
+class LazyCommand(NamedTuple):
+    """A top-level command known by name and short help until it is used.
+
+    Building a command makes typer inspect every signature of its module, and importing the
+    module loads its dependencies: `fisiq --help` does neither, it prints `help` instead.
+    """
+
+    module: str
+    """The module that defines it, such as "fisiq.cli.loans"."""
+    attr: str
+    """The typer.Typer of a group, or the function of a single command, in that module."""
+    help: str
+    """Its short help as `fisiq --help` shows it: the first sentence of its own help, which
+    tests/test_cli_startup.py checks so that the two cannot drift apart."""
+
+    def build(self, name: str) -> Command:
+        """The command exactly as `app.add_typer(...)` or `app.command(name)(...)` on the root made it.
+
+        Going through a root-like Typer matters: a Typer with one command built on its own
+        would be that command, not a group (`fisiq audit verify` would become `fisiq audit`).
+        """
+        target = getattr(importlib.import_module(self.module), self.attr)
+        root = typer.Typer(rich_markup_mode=None, add_completion=False)  # as fisiq.cli.main.app
+        if isinstance(target, typer.Typer):
+            root.add_typer(target, name=name)
+        else:
+            root.command(name)(target)
+        return typer.main.get_group(root).commands[name]
+
+
+class LazyCommands(MutableMapping[str, Command]):
+    """A group's commands: those built already, then the lazy ones, built on first read.
+
+    Names, `in` and `len` import nothing, so typer's "Did you mean ...?" still sees every
+    command; reading one (`get`, `[]`, `items()`) builds it once.
+    """
+
+    def __init__(self, built: Mapping[str, Command], lazy: Mapping[str, LazyCommand]) -> None:
+        self._built = dict(built)
+        self._lazy = lazy
+        self._names = [*self._built, *(name for name in lazy if name not in self._built)]
+
+    def __getitem__(self, name: str) -> Command:
+        if name not in self._built:
+            if name not in self._names:
+                raise KeyError(name)
+            self._built[name] = self._lazy[name].build(name)
+        return self._built[name]
+
+    def __setitem__(self, name: str, command: Command) -> None:
+        if name not in self._names:
+            self._names.append(name)
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        self._names.remove(name)
+        self._built.pop(name, None)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._names))
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def short_help(self, name: str, limit: int) -> str:
+        """What a group's help lists for `name`, without building it if it is lazy."""
+        if name in self._lazy and name not in self._built:
+            return make_default_short_help(self._lazy[name].help, limit)
+        return self[name].get_short_help_str(limit)
+
+
 class FisiqGroup(TyperGroup):
-    """The root group: turns every expected refusal into one line on stderr and exit 1."""
+    """The root group: turns every expected refusal into one line on stderr and exit 1.
+
+    Its commands are those typer built (defined with the root, such as `init`) followed by
+    `lazy_commands`, whose modules are imported only when one of them is used.
+    """
+
+    lazy_commands: ClassVar[Mapping[str, LazyCommand]] = {}
+    commands: LazyCommands
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = LazyCommands(self.commands, self.lazy_commands)
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        return list(self.commands)  # typer's reads every command, which would build them all
+
+    def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
+        """As typer lists commands (same columns, same truncation), from the short helps."""
+        names = self.list_commands(ctx)
+        if names:
+            limit = formatter.width - 6 - max(len(name) for name in names)
+            with formatter.section(_("Commands")):
+                formatter.write_dl([(name, self.commands.short_help(name, limit)) for name in names])
 
     def invoke(self, ctx: Any) -> Any:
         try:

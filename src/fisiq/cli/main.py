@@ -1,4 +1,4 @@
-"""The `fisiq` command: the root options and the command groups."""
+"""The `fisiq` command: the root options, `init`, `upgrade`, and where every other command lives."""
 
 from __future__ import annotations
 
@@ -7,25 +7,67 @@ from typing import Annotated
 import typer
 
 from fisiq import __version__
-from fisiq.cli import (
-    accounts,
-    audit,
-    board,
-    commitments,
-    config,
-    entries,
-    export,
-    imports,
-    loans,
-    parties,
-    period,
-    reports,
-    statements,
-)
-from fisiq.cli.common import FisiqGroup, State, fail, target_from
+from fisiq.cli.common import FisiqGroup, LazyCommand, State, fail, target_from
+
+# Every command but `init` and `upgrade` (defined below), in the order `fisiq --help` lists
+# them: (module, its Typer group or command function, short help). Only the command that runs
+# is imported and built, so `fisiq --help` imports none of these modules and costs about what
+# importing typer does. `help` repeats each command's first sentence (a test checks they agree).
+COMMANDS = {
+    "export": LazyCommand(
+        "fisiq.cli.export", "export",
+        "Write every posting, with its entry's id, date, memo, reference and hash, for auditors.",
+    ),
+    "restore": LazyCommand(
+        "fisiq.cli.export", "restore",
+        "Rebuild a ledger without entries from a jsonl export: same ids, hashes, authors, times.",
+    ),
+    "progress": LazyCommand(
+        "fisiq.cli.commitments", "progress",
+        "The capital campaign per investor category: target, paid, signed, in principle, prospect.",
+    ),
+    "import": LazyCommand(
+        "fisiq.cli.imports", "import_file",
+        "Record commitments, stage changes, payments and targets from a CSV file: all rows or none.",
+    ),
+    "portfolio": LazyCommand(
+        "fisiq.cli.loans", "portfolio",
+        "The loan portfolio: outstanding, by region, country and sector; impact; PAR30/PAR90.",
+    ),
+    "backup": LazyCommand("fisiq.cli.backup", "backup", "Back up the ledger to FILE."),
+    "account": LazyCommand("fisiq.cli.accounts", "app", "The chart of accounts: list accounts, open a new one."),
+    "entry": LazyCommand("fisiq.cli.entries", "app", "Journal entries: record one, reverse one, show one."),
+    "report": LazyCommand("fisiq.cli.reports", "app", "Reports: trial balance, journal, one account's register."),
+    "audit": LazyCommand("fisiq.cli.audit", "app", "Audit: verify the hash chain and the invariants of the books."),
+    "period": LazyCommand("fisiq.cli.period", "app", "Accounting periods: close the books through a date."),
+    "config": LazyCommand("fisiq.cli.config", "app", "Settings of the ledger, such as the fiscal year end."),
+    "party": LazyCommand(
+        "fisiq.cli.parties", "app",
+        "Parties: investors (member, labour-fund, government, foundation, investor) and borrowers.",
+    ),
+    "commitment": LazyCommand(
+        "fisiq.cli.commitments", "app",
+        "Commitments of capital: prospect -> in principle -> signed -> paid, or cancelled.",
+    ),
+    "target": LazyCommand(
+        "fisiq.cli.commitments", "targets_app",
+        "Campaign targets per investor category (member, labour-fund, government, other, total).",
+    ),
+    "loan": LazyCommand(
+        "fisiq.cli.loans", "app",
+        "Loans to borrowers: approve, disburse, accrue interest, repay, reschedule, provision, write off.",
+    ),
+}
+
+
+class RootGroup(FisiqGroup):
+    """`fisiq` itself: FisiqGroup's one-line errors, and COMMANDS after `init` and `upgrade`."""
+
+    lazy_commands = COMMANDS
+
 
 app = typer.Typer(
-    cls=FisiqGroup,
+    cls=RootGroup,
     help="fisiq: the double-entry ledger of the FISIQ solidarity investment fund.\n\n"
     "Example: fisiq init && fisiq report trial-balance",
     no_args_is_help=True,
@@ -97,31 +139,6 @@ def upgrade(ctx: typer.Context) -> None:
         typer.echo(f"Ledger schema is already {after}; nothing to do.")
     else:
         typer.echo(f"Upgraded the ledger schema from {before} to {after}.")
-
-
-app.add_typer(accounts.app, name="account")
-app.add_typer(entries.app, name="entry")
-app.add_typer(reports.app, name="report")
-app.add_typer(audit.app, name="audit")
-app.add_typer(period.app, name="period")
-app.add_typer(config.app, name="config")
-app.command("export")(export.export)
-app.command("restore")(export.restore)
-reports.app.command("balance-sheet")(statements.balance_sheet)
-reports.app.command("income")(statements.income)
-reports.app.command("board")(board.board)
-app.add_typer(parties.app, name="party")
-app.add_typer(commitments.app, name="commitment")
-app.add_typer(commitments.targets_app, name="target")
-app.command("progress")(commitments.progress)
-app.command("import")(imports.import_file)
-
-app.add_typer(loans.app, name="loan")
-app.command("portfolio")(loans.portfolio)
-
-from fisiq.cli import backup as backup_cli  # noqa: E402
-
-app.command("backup")(backup_cli.backup)
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from fisiq.cli import board, statements
 from fisiq.cli.common import (
     LangOption,
     fail,
@@ -122,3 +123,10 @@ def account(
         print_json(register_json(name, opening, lines))
         return
     render_register(stdout_console(), name, opening, lines, resolve_lang(lang))
+
+
+# The financial statements and the board report have modules of their own but belong under
+# `fisiq report`: they are registered here, so that loading `report` brings all of it.
+app.command("balance-sheet")(statements.balance_sheet)
+app.command("income")(statements.income)
+app.command("board")(board.board)
