@@ -10,13 +10,13 @@ import hashlib
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
 from fisiq.errors import FisiqError
-from fisiq.money import DEFAULT_CURRENCY, MoneyError, check_currency, check_storable, parse_amount, to_minor
+from fisiq.money import DEFAULT_CURRENCY, MoneyError, check_currency, from_minor, parse_amount, to_minor
 
 GENESIS_HASH = "0" * 64
 PERIOD_CLOSE = "period-close"
@@ -143,8 +143,12 @@ def imbalances(postings: Iterable[Posting]) -> dict[str, Decimal]:
     return {cur: total for cur, total in sums.items() if total != 0}
 
 
-def validate_entry(draft: EntryDraft, known_accounts: Iterable[str] | None = None) -> None:
-    """Raise EntryError unless the draft obeys double entry and fisiq's rules for text."""
+def validate_entry(draft: EntryDraft, known_accounts: Collection[str] | None = None) -> tuple[int, ...]:
+    """Raise EntryError unless the draft obeys double entry and fisiq's rules for text.
+
+    Returns each posting's amount in minor units (what is stored and hashed), so the bulk
+    path converts every amount once.
+    """
     if not _KIND.match(draft.kind):
         raise EntryError(f"entry kind {draft.kind!r} is not a lower-case word")
     if len(draft.memo) > MAX_MEMO:
@@ -154,24 +158,28 @@ def validate_entry(draft: EntryDraft, known_accounts: Iterable[str] | None = Non
     if draft.kind == PERIOD_CLOSE:
         if draft.postings:
             raise EntryError("a period close carries no postings")
-        return
+        return ()
     if len(draft.postings) < 2:
         raise EntryError("an entry needs at least two postings")
-    known = set(known_accounts) if known_accounts is not None else None
+    minors: list[int] = []
+    sums: dict[str, int] = {}
     for p in draft.postings:
         try:
             check_currency(p.currency)
-            check_storable(p.amount, p.currency)
+            minor = to_minor(p.amount, p.currency)
         except MoneyError as exc:
             raise EntryError(f"posting to {p.account}: {exc}") from None
-        if p.amount == 0:
+        if minor == 0:
             raise EntryError(f"posting to {p.account} is zero; leave it out")
-        if known is not None and p.account not in known:
+        if known_accounts is not None and p.account not in known_accounts:
             raise EntryError(f"unknown account {p.account!r} (see `fisiq account list`)")
-    off = imbalances(draft.postings)
+        minors.append(minor)
+        sums[p.currency] = sums.get(p.currency, 0) + minor
+    off = {cur: total for cur, total in sums.items() if total != 0}
     if off:
-        detail = ", ".join(f"{total} {cur}" for cur, total in sorted(off.items()))
+        detail = ", ".join(f"{from_minor(total, cur)} {cur}" for cur, total in sorted(off.items()))
         raise EntryError(f"entry does not balance: postings sum to {detail}, not zero")
+    return tuple(minors)
 
 
 def reversal_of(entry: RecordedEntry, on: date, memo: str | None = None) -> EntryDraft:
@@ -202,30 +210,48 @@ def canonical_bytes(entry: RecordedEntry) -> bytes:
     JSON with a fixed field order, amounts in minor units, so the same entry hashes the same
     on every engine and platform.
     """
+    minors = [to_minor(p.amount, p.currency) for p in entry.postings]
+    return _canonical(entry, entry.id, entry.recorded_by, entry.recorded_at, entry.prev_hash, minors)
+
+
+def _canonical(draft: EntryDraft | RecordedEntry, entry_id: int, recorded_by: str, recorded_at: str,
+               prev_hash: str, minors: Sequence[int]) -> bytes:
     doc = [
         1,  # format version of this canonical form
-        entry.id,
-        entry.date.isoformat(),
-        entry.memo,
-        entry.kind,
-        entry.ref,
-        entry.link,
-        entry.reverses,
-        entry.recorded_by,
-        entry.recorded_at,
-        entry.prev_hash,
-        [[p.account, p.party, p.currency, to_minor(p.amount, p.currency)] for p in entry.postings],
+        entry_id,
+        draft.date.isoformat(),
+        draft.memo,
+        draft.kind,
+        draft.ref,
+        draft.link,
+        draft.reverses,
+        recorded_by,
+        recorded_at,
+        prev_hash,
+        [[p.account, p.party, p.currency, minor] for p, minor in zip(draft.postings, minors, strict=True)],
     ]
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _ENCODER.encode(doc).encode("utf-8")
+
+
+# One encoder for every hash: json.dumps with options would build a new one per entry.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def compute_hash(entry: RecordedEntry) -> str:
     return hashlib.sha256(canonical_bytes(entry)).hexdigest()
 
 
-def seal(draft: EntryDraft, entry_id: int, prev_hash: str, recorded_by: str, recorded_at: str) -> RecordedEntry:
-    """Give a validated draft its place in the chain and its hash."""
-    unsealed = RecordedEntry(
+def seal(draft: EntryDraft, entry_id: int, prev_hash: str, recorded_by: str, recorded_at: str,
+         minors: Sequence[int] | None = None) -> RecordedEntry:
+    """Give a validated draft its place in the chain and its hash.
+
+    `minors` are the amounts in minor units as `validate_entry` returned them (computed here
+    when not given).
+    """
+    if minors is None:
+        minors = [to_minor(p.amount, p.currency) for p in draft.postings]
+    digest = hashlib.sha256(_canonical(draft, entry_id, recorded_by, recorded_at, prev_hash, minors)).hexdigest()
+    return RecordedEntry(
         id=entry_id,
         date=draft.date,
         memo=draft.memo,
@@ -236,10 +262,9 @@ def seal(draft: EntryDraft, entry_id: int, prev_hash: str, recorded_by: str, rec
         recorded_by=recorded_by,
         recorded_at=recorded_at,
         prev_hash=prev_hash,
-        hash="",
+        hash=digest,
         postings=draft.postings,
     )
-    return replace(unsealed, hash=compute_hash(unsealed))
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import getpass
 import os
+import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -33,7 +35,7 @@ from fisiq.entries import (
     verify_chain,
 )
 from fisiq.errors import LedgerError
-from fisiq.money import from_minor, to_minor
+from fisiq.money import from_minor
 from fisiq.reports import Balance, RegisterLine
 
 
@@ -215,10 +217,11 @@ def append_entries(
 ) -> list[Recorded]:
     """Validate and append drafts in order on a connection that holds the write lock.
 
-    The bulk path: postings and entries go in with one executemany each. A draft whose ref
-    is already recorded with the same content is a no-op (`created=False`); with different
-    content it is refused. Raises LedgerError/EntryError and writes nothing on any refusal
-    (the caller's transaction rolls back).
+    The bulk path: rows go in many per statement (see `_insert`), written by `_RowWriter`
+    while the next drafts are sealed. A draft whose ref is already recorded with the same
+    content is a no-op (`created=False`); with different content it is refused. Raises
+    LedgerError/EntryError and writes nothing on any refusal (the caller's transaction rolls
+    back).
     """
     who = recorded_by or current_user()
     known = account_ids(conn)
@@ -234,71 +237,131 @@ def append_entries(
     as_text = conn.dialect.name == "sqlite"  # rows go to the driver as they are (see _insert)
     refs_in_batch: dict[str, RecordedEntry] = {}
     reversed_in_batch: set[int] = set()
-    for raw in drafts:
-        validate_entry(raw, known)
-        draft = _canonical_party_names(raw, party_ids, names)
-        if draft.ref is not None:
-            previous = refs_in_batch.get(draft.ref)
-            if previous is None and draft.ref in recorded_refs:
-                previous = get_entry(conn, recorded_refs[draft.ref])
-            if previous is not None:
-                if same_content(previous.draft(), draft):
-                    results.append(Recorded(previous, created=False))
-                    continue
+    with _RowWriter(conn, background=len(drafts) > _WRITER_CHUNK) as writer:
+        for raw in drafts:
+            minors = validate_entry(raw, known)
+            draft = _canonical_party_names(raw, party_ids, names)
+            if draft.ref is not None:
+                previous = refs_in_batch.get(draft.ref)
+                if previous is None and draft.ref in recorded_refs:
+                    writer.wait()  # the connection is the writer's while it writes
+                    previous = get_entry(conn, recorded_refs[draft.ref])
+                if previous is not None:
+                    if same_content(previous.draft(), draft):
+                        results.append(Recorded(previous, created=False))
+                        continue
+                    raise LedgerError(
+                        f"reference {draft.ref!r} is already entry {previous.id} with different content; "
+                        "use a new reference"
+                    )
+            if closed is not None and draft.date <= closed:
                 raise LedgerError(
-                    f"reference {draft.ref!r} is already entry {previous.id} with different content; "
-                    "use a new reference"
+                    f"{draft.date} is inside a closed period (closed through {closed}); date it after {closed}"
                 )
-        if closed is not None and draft.date <= closed:
-            raise LedgerError(
-                f"{draft.date} is inside a closed period (closed through {closed}); date it after {closed}"
+            if draft.reverses is not None:
+                writer.wait()
+                _check_reversible(conn, draft.reverses, head_id, reversed_in_batch)
+                reversed_in_batch.add(draft.reverses)
+            head_id += 1
+            entry = seal(draft, head_id, head_hash, who, now, minors)
+            head_hash = entry.hash
+            if draft.ref is not None:
+                refs_in_batch[draft.ref] = entry
+            day = entry.date.isoformat() if as_text else entry.date
+            # Party ids by the name as typed (`party_ids` is keyed so; an acronym became the name).
+            for line, (p, minor) in enumerate(zip(raw.postings, minors, strict=True), start=1):
+                party_id = None if p.party is None else party_ids[p.party]
+                posting_rows.append((head_id, line, day, known[p.account], party_id, p.currency, minor))
+            entry_rows.append(
+                (entry.id, day, entry.memo, entry.kind, entry.ref, entry.link, entry.reverses,
+                 entry.recorded_by, entry.recorded_at, entry.prev_hash, entry.hash)
             )
-        if draft.reverses is not None:
-            _check_reversible(conn, draft.reverses, head_id, reversed_in_batch)
-            reversed_in_batch.add(draft.reverses)
-        head_id += 1
-        entry = seal(draft, head_id, head_hash, who, now)
-        head_hash = entry.hash
-        if draft.ref is not None:
-            refs_in_batch[draft.ref] = entry
-        day = entry.date.isoformat() if as_text else entry.date
-        for line, p in enumerate(entry.postings, start=1):
-            party_id = party_ids[raw.postings[line - 1].party] if p.party is not None else None  # type: ignore[index]
-            posting_rows.append(
-                (entry.id, line, day, known[p.account], party_id, p.currency, to_minor(p.amount, p.currency))
-            )
-        entry_rows.append(
-            (entry.id, day, entry.memo, entry.kind, entry.ref, entry.link, entry.reverses, entry.recorded_by,
-             entry.recorded_at, entry.prev_hash, entry.hash)
-        )
-        results.append(Recorded(entry, created=True))
-    # Postings first, entries last: each entry's insert trigger checks its postings balance.
-    _insert(conn, T.POSTING, POSTING_COLUMNS, posting_rows)
-    _insert(conn, T.ENTRY, ENTRY_COLUMNS, entry_rows)
+            results.append(Recorded(entry, created=True))
+            if len(entry_rows) == _WRITER_CHUNK:
+                writer.write(posting_rows, entry_rows)
+                posting_rows, entry_rows = [], []
+        writer.write(posting_rows, entry_rows)
     return results
 
 
 POSTING_COLUMNS = ("entry_id", "line", "entry_date", "account_id", "party_id", "currency", "amount")
 ENTRY_COLUMNS = ("id", "date", "memo", "kind", "ref", "link", "reverses", "recorded_by", "recorded_at",
                  "prev_hash", "hash")
+_WRITER_CHUNK = 1000  # entries handed to the writer at a time
+
+
+class _RowWriter:
+    """Writes sealed entries' rows in order, on a second thread when the batch is large.
+
+    Sealing (validation, hashing) is Python and holds the GIL; the SQLite and psycopg drivers
+    release it while the database inserts. So with two cores the writer inserts one chunk
+    while the caller seals the next: a large import takes about the longer of the two, not
+    their sum. The connection belongs to the writer while a chunk is pending: the caller
+    `wait()`s before it reads. Leaving the block always waits for the thread, so a failure
+    (here or in the writer) reaches the caller's transaction only once nothing is in flight.
+    """
+
+    def __init__(self, conn: Connection, *, background: bool) -> None:
+        self._conn = conn
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="fisiq-writer") if background else None
+        self._pending: list[Future[None]] = []
+
+    def __enter__(self) -> _RowWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if self._pool is None:
+            return
+        self._pool.shutdown(wait=True)
+        if exc_type is None:
+            self.wait()  # raises the writer's failure, if any
+
+    def write(self, posting_rows: list[tuple[object, ...]], entry_rows: list[tuple[object, ...]]) -> None:
+        if self._pool is None:
+            _write_rows(self._conn, posting_rows, entry_rows)
+            return
+        if self._pending and self._pending[-1].done():
+            self.wait()  # stop sealing early when the writer has failed
+        self._pending.append(self._pool.submit(_write_rows, self._conn, posting_rows, entry_rows))
+
+    def wait(self) -> None:
+        """Return once every pending chunk is written; raise the first failure."""
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+
+
+def _write_rows(conn: Connection, posting_rows: list[tuple[object, ...]],
+                entry_rows: list[tuple[object, ...]]) -> None:
+    # Postings first, entries last: each entry's insert trigger checks its postings balance.
+    _insert(conn, T.POSTING, POSTING_COLUMNS, posting_rows)
+    _insert(conn, T.ENTRY, ENTRY_COLUMNS, entry_rows)
 
 
 def _insert(conn: Connection, table: Any, columns: Sequence[str], rows: list[tuple[object, ...]]) -> None:
-    """One executemany of `rows` (tuples in `columns` order) into `table`.
+    """Insert `rows` (tuples in `columns` order) into `table`, many rows per statement.
 
-    On SQLite the tuples go straight to the driver's executemany, dates already ISO text (the
-    form SQLAlchemy stores them in): SQLAlchemy's per-row parameter processing would cost as
-    much as the insert and its triggers. Other engines take the Core insert.
+    On SQLite, multi-row VALUES statements straight to the driver, dates already ISO text (the
+    form SQLAlchemy stores them in). Row by row (executemany), SQLite sets up the insert
+    triggers' statements once per row, which cost more than the inserts themselves;
+    SQLAlchemy's per-row parameter processing would cost as much again. Other engines take
+    the Core insert (psycopg batches it).
     """
     if not rows:
         return
-    if conn.dialect.name == "sqlite":
-        marks = ", ".join("?" * len(columns))
-        conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", rows)
-    else:
+    if conn.dialect.name != "sqlite":
         conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+        return
+    per = max(1, _SQLITE_MAX_PARAMETERS // len(columns))
+    head = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
+    one = "(" + ", ".join("?" * len(columns)) + ")"
+    for start in range(0, len(rows), per):
+        part = rows[start : start + per]
+        conn.exec_driver_sql(head + ", ".join([one] * len(part)), tuple(v for row in part for v in row))
 
 
+# Bound parameters per statement: SQLite allows 32,766 since 3.32, 999 before.
+_SQLITE_MAX_PARAMETERS = 16_000 if sqlite3.sqlite_version_info >= (3, 32) else 999
 
 
 def _check_reversible(conn: Connection, entry_id: int, head_id: int, reversed_in_batch: set[int]) -> None:

@@ -1,0 +1,115 @@
+"""The bulk path with its writer thread: large batches, refusals midway, writer failures.
+
+`append_entries` hands rows to a second thread in chunks of `ledger._WRITER_CHUNK` entries
+while it seals the next drafts. These batches are larger than a chunk, so the thread is
+really used; whatever fails, the caller sees the error and the ledger is as it was.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+
+from fisiq import db, ledger
+from fisiq.entries import EntryDraft, EntryError, Posting
+from fisiq.errors import LedgerError
+
+D = Decimal
+BATCH = 2 * ledger._WRITER_CHUNK + 500  # three chunks: two handed over before the last is sealed
+
+
+def drafts(count: int, *, start: int = 1, ref_prefix: str = "B") -> list[EntryDraft]:
+    out = []
+    for n in range(start, start + count):
+        amount = D(n) / 100
+        out.append(EntryDraft(
+            date(2018, 1, 1) + timedelta(days=n % 300), f"bulk {n}",
+            (Posting("Assets:Cash", amount), Posting("Equity:Paid-In-Capital", -amount, party=None)),
+            ref=f"{ref_prefix}-{n}",
+        ))
+    return out
+
+
+def counts(engine: Engine) -> tuple[int, int, tuple[int, str]]:
+    with db.read_transaction(engine) as conn:
+        entries = conn.execute(text("SELECT COUNT(*) FROM entry")).scalar_one()
+        postings = conn.execute(text("SELECT COUNT(*) FROM posting")).scalar_one()
+        return entries, postings, ledger.chain_head(conn)
+
+
+def test_a_large_batch_is_recorded_whole_and_in_order(engine: Engine) -> None:
+    batch = drafts(BATCH)
+    with db.write_transaction(engine) as conn:
+        results = ledger.append_entries(conn, batch)
+    assert [r.entry.id for r in results] == list(range(1, BATCH + 1))
+    assert all(r.created for r in results)
+    assert counts(engine)[:2] == (BATCH, 2 * BATCH)
+    with db.read_transaction(engine) as conn:
+        assert ledger.verify(conn) is None
+        cash = {b.account: b.amount for b in ledger.balances(conn)}["Assets:Cash"]
+        last = conn.execute(select(func.max(text("id"))).select_from(text("entry"))).scalar_one()
+    assert cash == sum((d.postings[0].amount for d in batch), D(0))
+    assert last == BATCH
+
+
+@pytest.mark.parametrize("position", [5, ledger._WRITER_CHUNK + 1, BATCH - 1])
+def test_a_refusal_anywhere_in_a_large_batch_writes_nothing(engine: Engine, position: int) -> None:
+    ledger.record_entry(engine, drafts(1, start=10**6)[0])
+    before = counts(engine)
+    batch = drafts(BATCH)
+    bad = batch[position]
+    batch[position] = EntryDraft(bad.date, bad.memo, (Posting("Assets:Cash", D("1")), Posting("Equity:Paid-In-Capital", D("-2"))))
+    with pytest.raises(EntryError, match="does not balance"), db.write_transaction(engine) as conn:
+        ledger.append_entries(conn, batch)
+    assert counts(engine) == before
+
+
+def test_a_failure_in_the_writer_reaches_the_caller_and_writes_nothing(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = counts(engine)
+    real = ledger._write_rows
+    calls = []
+
+    def failing_second_chunk(conn: object, postings: list[tuple[object, ...]], entries: list[tuple[object, ...]]) -> None:
+        calls.append(len(entries))
+        if len(calls) == 2:
+            raise OSError("disk full")
+        real(conn, postings, entries)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ledger, "_write_rows", failing_second_chunk)
+    with pytest.raises(OSError, match="disk full"), db.write_transaction(engine) as conn:
+        ledger.append_entries(conn, drafts(BATCH))
+    assert counts(engine) == before
+
+
+def test_replays_and_reversals_inside_a_large_batch(engine: Engine) -> None:
+    """A batch that must read the ledger midway (a recorded ref, a reversal) waits for the writer."""
+    first = drafts(3, start=1, ref_prefix="OLD")
+    with db.write_transaction(engine) as conn:
+        ledger.append_entries(conn, first)
+    batch = drafts(BATCH, start=100)
+    middle = ledger._WRITER_CHUNK + 10
+    batch.insert(middle, first[1])  # the same entry again: a no-op, not a new entry
+    reversal = EntryDraft(date(2018, 12, 31), "undo 2", tuple(p.negated() for p in first[1].postings),
+                          kind="reversal", reverses=2)
+    batch.insert(middle + 5, reversal)
+    with db.write_transaction(engine) as conn:
+        results = ledger.append_entries(conn, batch)
+    replay = results[middle]
+    assert not replay.created and replay.entry.id == 2
+    assert results[middle + 5].entry.reverses == 2
+    assert counts(engine)[0] == 3 + BATCH + 1
+    with db.read_transaction(engine) as conn:
+        assert ledger.verify(conn) is None
+    changed = drafts(1, start=2, ref_prefix="OLD")[0]
+    changed = EntryDraft(changed.date, "another memo", changed.postings, ref=changed.ref)
+    before = counts(engine)
+    late = drafts(BATCH, start=10**5)
+    late.insert(BATCH - 3, changed)
+    with pytest.raises(LedgerError, match="different content"), db.write_transaction(engine) as conn:
+        ledger.append_entries(conn, late)
+    assert counts(engine) == before
