@@ -469,3 +469,46 @@ def test_postings_written_after_their_entry_row_are_refused(engine: Engine) -> N
         _raw_postings(conn, 1, [(100, "CAD"), (-99, "CAD")])
     with db.read_transaction(engine) as conn:
         assert ledger.chain_head(conn)[0] == 0
+
+
+def _raw_write(conn: Connection, *, entry_id: int = 2, kind: str = "manual", on: date = date(2018, 6, 1),
+               posting_day: date = date(2018, 6, 1), prev: str | None = None,
+               legs: tuple[int, ...] = (100, -100)) -> None:
+    """Postings, then the entry row, as a writer that bypasses fisiq would send them."""
+    for line, amount in enumerate(legs, start=1):
+        conn.execute(
+            text("INSERT INTO posting (entry_id, line, entry_date, account_id, currency, amount) "
+                 "VALUES (:e, :l, :d, 1, 'CAD', :a)"),
+            {"e": entry_id, "l": line, "d": posting_day, "a": amount},
+        )
+    if prev is None:
+        prev = conn.execute(text("SELECT hash FROM entry WHERE id = :i"), {"i": entry_id - 1}).scalar() or "0" * 64
+    conn.execute(
+        text("INSERT INTO entry (id, date, memo, kind, recorded_by, recorded_at, prev_hash, hash) "
+             "VALUES (:i, :d, 'raw', :k, 'sql', 'now', :p, :h)"),
+        {"i": entry_id, "d": on, "k": kind, "p": prev, "h": "d" * 64},
+    )
+
+
+# Every rule the database checks on a new entry, each broken alone, with what it says.
+BROKEN_RULES = {
+    "a skipped id": ({"entry_id": 3}, "next in the chain"),
+    "a forged predecessor hash": ({"prev": "a" * 64}, "previous entry's hash"),
+    "a date inside a closed period": ({"on": date(2018, 3, 31), "posting_day": date(2018, 3, 31)}, "closed period"),
+    "a posting dated otherwise": ({"posting_day": date(2018, 6, 2)}, "date differs|dated as the entry"),
+    "a period close with postings": ({"kind": "period-close"}, "carries no postings|carries none"),
+}
+
+
+@pytest.mark.parametrize(("broken", "message"), BROKEN_RULES.values(), ids=BROKEN_RULES.keys())
+def test_database_refuses_each_broken_rule_from_raw_sql(engine: Engine, broken: dict[str, object], message: str) -> None:
+    ledger.close_period(engine, date(2018, 4, 30))
+    with db.read_transaction(engine) as conn:
+        before = ledger.chain_head(conn)
+    with pytest.raises(DBAPIError, match=message), engine.begin() as conn:
+        _raw_write(conn, **broken)  # type: ignore[arg-type]
+    with db.read_transaction(engine) as conn:
+        assert ledger.chain_head(conn) == before
+        assert conn.execute(text("SELECT COUNT(*) FROM posting")).scalar_one() == 0
+    with engine.begin() as conn:  # the same write with the rule kept goes in: the test breaks one rule only
+        _raw_write(conn)

@@ -22,7 +22,7 @@ from sqlalchemy.pool import NullPool
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest schema this fisiq knows. Every migration in migrations/versions is listed, in
 # order, so an unknown (newer) revision in a database is recognised without loading Alembic.
-REVISIONS = ("0001",)
+REVISIONS = ("0001", "0002")
 HEAD = REVISIONS[-1]
 APPLICATION = "fisiq"
 DEFAULT_TARGET = "ledger/fisiq.db"
@@ -194,6 +194,27 @@ def _alembic_config(conn: Connection) -> Any:
     return config
 
 
+@contextmanager
+def migration_transaction(conn: Connection) -> Iterator[None]:
+    """The transaction a migration runs in; on SQLite, with foreign-key enforcement off.
+
+    SQLite cannot drop a table constraint: a migration rebuilds the table (rename aside,
+    create, copy, drop). With enforcement on, a rename rewrites the other tables' references
+    to follow the old table, and the drop checks them. The pragma takes effect only outside a
+    transaction, so it is set here, on the driver connection, before BEGIN; migrations end
+    with `PRAGMA foreign_key_check`.
+    """
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        conn.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")  # type: ignore[union-attr]
+    try:
+        with conn.begin():
+            yield
+    finally:
+        if sqlite:
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys = ON")  # type: ignore[union-attr]
+
+
 def migrate(conn: Connection) -> None:
     """Bring the schema to HEAD with Alembic, on the caller's connection."""
     from alembic import command
@@ -226,7 +247,7 @@ def create_ledger(target: str) -> tuple[Engine, bool]:
                         f"{display_target(target)} already holds tables that are not a fisiq ledger; "
                         "choose an empty database or a new file"
                     )
-            with conn.begin():
+            with migration_transaction(conn):
                 migrate(conn)
                 conn.execute(
                     text("INSERT INTO fisiq_meta (key, value) VALUES (:k, :v)"),
@@ -262,7 +283,7 @@ def upgrade_ledger(target: str) -> tuple[str, str]:
                     raise LedgerOpenError(f"{display_target(target)} is not a fisiq ledger")
                 if before not in REVISIONS:
                     raise LedgerOpenError(f"{display_target(target)} has schema {before}, newer than this fisiq")
-            with conn.begin():
+            with migration_transaction(conn):
                 migrate(conn)
         return before, HEAD
     finally:

@@ -69,8 +69,9 @@ class Entry(SQLModel, table=True):
     reverses: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("entry.id"), unique=True))
     recorded_by: str = Field(max_length=100)
     recorded_at: str = Field(max_length=40)
-    prev_hash: str = Field(max_length=64, unique=True)
-    hash: str = Field(max_length=64, unique=True)
+    # Not UNIQUE (since 0002): the chain trigger and the primary key imply it.
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
 
 
 class Posting(SQLModel, table=True):
