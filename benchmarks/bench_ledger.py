@@ -4,7 +4,7 @@ Builds a deterministic synthetic fund ledger (seeded: the same entries every run
 with about 2.8 postings per transaction on the standard chart, parties on the postings and
 three currencies, then measures and prints:
 
-  (a) posting rows/s: SQLAlchemy Core executemany into a plain SQLite table of the posting
+  (a) posting rows/s (median of --write-repeat rounds): SQLAlchemy Core executemany into a plain SQLite table of the posting
       table's shape (no triggers, no secondary index: the engine's limit), beside fisiq's
       bulk path `ledger.append_entries` in one `db.write_transaction` (validation, hashing,
       triggers and indexes included), and the ratio;
@@ -264,10 +264,10 @@ class Run:
     cpu: float = 0.0  # user + system seconds of the command (0 when /usr/bin/time is missing)
 
 
-def run_command(argv: Sequence[str]) -> Run:
+def run_command(argv: Sequence[str], env: dict[str, str] | None = None) -> Run:
     """Run a command to completion and return its wall time."""
     start = time.perf_counter()
-    proc = subprocess.run(argv, capture_output=True, check=False)
+    proc = subprocess.run(argv, capture_output=True, check=False, env=env)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"{argv[0]} failed ({proc.returncode}): {proc.stderr.decode(errors='replace')[:500]}")
@@ -333,11 +333,21 @@ def _plain_journal(conn: object, out: object) -> None:  # pragma: no cover - fal
 
 
 def startup(repeat: int) -> tuple[float, float]:
-    fisiq_help = statistics.median(run_command([FISIQ, "--help"]).seconds for _ in range(repeat))
-    baseline = statistics.median(
-        run_command([sys.executable, "-c", "import typer, rich"]).seconds for _ in range(repeat)
-    )
-    return fisiq_help, baseline
+    """Median wall times of `fisiq --help` and of importing typer and rich, alternated.
+
+    One warm-up run each first, with bytecode caching allowed: installed packages come with
+    their .pyc files, and fisiq's are written on its first run on any machine, but an
+    environment with PYTHONDONTWRITEBYTECODE=1 would otherwise compile fisiq on every start.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    commands = ([FISIQ, "--help"], [sys.executable, "-c", "import typer, rich"])
+    for argv in commands:
+        run_command(argv, env)
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeat):
+        for argv, seen in zip(commands, times, strict=True):
+            seen.append(run_command(argv, env).seconds)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -352,27 +362,37 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
 
-def bench_size(count: int, workdir: Path, repeat: int, tools: Sequence[str]) -> None:
+def bench_size(count: int, workdir: Path, repeat: int, tools: Sequence[str], write_repeat: int) -> None:
     print(f"\n== {human(count)} transactions ==", flush=True)
     ledger_path = workdir / f"fund-{human(count)}.db"
-    t0 = time.perf_counter()
-    fisiq_seconds, postings, accounts, parties = build_fisiq_ledger(ledger_path, count)
-    built = time.perf_counter() - t0
-    raw_seconds, raw_postings = raw_core_insert(workdir / f"raw-{human(count)}.db", count, accounts, parties,
-                                                indexed=False)
-    raw_idx_seconds, _ = raw_core_insert(workdir / f"raw-idx-{human(count)}.db", count, accounts, parties,
-                                         indexed=True)
-    assert raw_postings == postings
+    # The three writers take turns, `write_repeat` rounds, and each figure is a median: on a
+    # shared machine the speed drifts by a fifth within minutes, which one run each would
+    # put into the ratios.
+    rounds: list[tuple[float, float, float]] = []
+    built = 0.0
+    for _ in range(write_repeat):
+        t0 = time.perf_counter()
+        fisiq_seconds, postings, accounts, parties = build_fisiq_ledger(ledger_path, count)
+        built = time.perf_counter() - t0
+        raw_seconds, raw_postings = raw_core_insert(workdir / f"raw-{human(count)}.db", count, accounts, parties,
+                                                    indexed=False)
+        raw_idx_seconds, _ = raw_core_insert(workdir / f"raw-idx-{human(count)}.db", count, accounts, parties,
+                                             indexed=True)
+        assert raw_postings == postings
+        rounds.append((raw_seconds, raw_idx_seconds, fisiq_seconds))
+    raw_seconds, raw_idx_seconds, fisiq_seconds = (statistics.median(r[i] for r in rounds) for i in range(3))
     w = WriteFigures(count, postings, raw_seconds, raw_idx_seconds, fisiq_seconds)
     size_mb = ledger_path.stat().st_size / 1e6
     print(f"ledger: {postings:,} postings ({postings / count:.2f} per transaction), {size_mb:.0f} MB; "
           f"built in {built:.1f} s", flush=True)
-    print("(a) recording (posting rows/s, one transaction)")
+    print(f"(a) recording (posting rows/s, one transaction; median of {write_repeat} rounds)")
     print(f"    {'raw Core executemany, plain table':<48}{w.raw_rate:>12,.0f}/s  {raw_seconds:7.2f} s")
     print(f"    {'raw Core executemany, same indexes':<48}{w.raw_indexed_rate:>12,.0f}/s  {raw_idx_seconds:7.2f} s")
     print(f"    {'fisiq ledger.append_entries (bulk path)':<48}{w.fisiq_rate:>12,.0f}/s  {fisiq_seconds:7.2f} s")
     ratio = w.fisiq_rate / w.raw_rate
-    print(f"    fisiq / raw = {ratio:.2f}  (target >= 0.50: {verdict(ratio >= 0.5)})", flush=True)
+    print(f"    fisiq / raw, plain table   = {ratio:.2f}  (target >= 0.50: {verdict(ratio >= 0.5)})")
+    ratio_idx = w.fisiq_rate / w.raw_indexed_rate
+    print(f"    fisiq / raw, same indexes  = {ratio_idx:.2f}  (>= 0.50: {verdict(ratio_idx >= 0.5)})", flush=True)
 
     journal = workdir / f"fund-{human(count)}.journal"
     t0 = time.perf_counter()
@@ -410,6 +430,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--sizes", default="10000,100000", help="transaction counts, comma-separated")
     parser.add_argument("--workdir", default="/tmp/fisiq-bench", help="where ledgers and journals are written")
     parser.add_argument("--repeat", type=int, default=3, help="runs per command (the median is shown)")
+    parser.add_argument("--write-repeat", type=int, default=3,
+                        help="rounds of the recording measurement (a), the median is shown")
     parser.add_argument("--keep", action="store_true", help="keep the ledgers and journals afterwards")
     parser.add_argument("--tools", default="ledger,hledger",
                         help="other tools to compare with (hledger needs ~14 GB of RAM at 1M: --tools ledger)")
@@ -420,8 +442,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"fisiq benchmark: python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}, seed {SEED}, {MEAN_POSTINGS:.2f} postings/transaction expected")
     for count in sizes:
-        bench_size(count, workdir, args.repeat, [t for t in args.tools.split(",") if t])
-    fisiq_help, baseline = startup(max(5, args.repeat))
+        bench_size(count, workdir, args.repeat, [t for t in args.tools.split(",") if t], args.write_repeat)
+    fisiq_help, baseline = startup(max(11, args.repeat))
     print("\n(c) start-up (median)")
     print(f"    {'fisiq --help':<40}{fisiq_help:8.3f} s")
     label = 'python -c "import typer, rich"'
