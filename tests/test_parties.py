@@ -86,3 +86,21 @@ def test_member_list_loads_once(fisiq: Run, tmp_path: Path) -> None:
     bad.write_text("name,kind\nUn,member\nun,member\n", encoding="utf-8")
     refused(fisiq("party", "import", str(bad)), "appears twice")
     assert len(json.loads(ok(fisiq("party", "list", "--json")).stdout)["parties"]) == 67
+
+
+@pytest.mark.parametrize(
+    ("rows", "fragment"),
+    [
+        ("Oxfam-Québec,member,\nOxfam–Québec,member,\n", "looks like 'Oxfam-Québec' in this batch"),  # en dash
+        ("Coopérative Kènè,borrower,CK\nCaisse Kènè,borrower,ck\n", "already used by 'Coopérative Kènè' in this batch"),
+        ("Coopérative Kènè,borrower,CK\nCK,borrower,\n", "already used by 'Coopérative Kènè' in this batch"),
+    ],
+    ids=["lookalike", "same acronym", "name equal to an acronym"],
+)
+def test_an_import_refuses_clashes_within_the_file(fisiq: Run, tmp_path: Path, rows: str, fragment: str) -> None:
+    """The checks between parties of one file, not only against those already recorded."""
+    csv = tmp_path / "parties.csv"
+    csv.write_text("name,kind,acronym\n" + "".join(f"Partie {n},borrower,\n" for n in range(300)) + rows,
+                   encoding="utf-8")
+    refused(fisiq("party", "import", str(csv)), fragment)
+    assert json.loads(ok(fisiq("party", "list", "--json")).stdout)["parties"] == []

@@ -15,7 +15,6 @@ from sqlalchemy import Connection, insert, or_, select
 
 from fisiq.db import utc_now
 from fisiq.ledger import PARTY, current_user
-from fisiq.names import lookalike_of
 from fisiq.parties import PartyDraft, PartyError
 
 
@@ -81,24 +80,45 @@ def require_party(conn: Connection, name_or_acronym: str) -> PartyRow:
     return party
 
 
-def _clash(conn: Connection, draft: PartyDraft, batch: Sequence[PartyDraft]) -> str | None:
-    """Why the draft cannot be added beside the recorded parties and the batch, or None."""
-    keys = [draft.name_key] + ([draft.acronym_key] if draft.acronym_key else [])
-    for other in batch:
-        other_keys = {other.name_key, other.acronym_key} - {None}
-        if draft.name_key == other.name_key:
-            return f"party {draft.name!r} appears twice"
-        if set(keys) & other_keys:
-            return f"{draft.name!r}: its name or acronym is already used by {other.name!r} in this batch"
-        if lookalike_of(draft.name, [other.name]):
-            return f"name {draft.name!r} looks like {other.name!r} in this batch; use a distinct name"
+class _Batch:
+    """The parties accepted so far in one call, indexed by what a new one may not share.
+
+    Keys and skeletons are computed once per party: comparing each new party with every
+    earlier one made loading a few hundred parties take seconds.
+    """
+
+    def __init__(self) -> None:
+        self.by_name_key: dict[str, PartyDraft] = {}
+        self.by_key: dict[str, PartyDraft] = {}  # name keys and acronym keys
+        self.by_skeleton: dict[str, PartyDraft] = {}
+
+    def add(self, draft: PartyDraft, keys: list[str], shape: str) -> None:
+        self.by_name_key[keys[0]] = draft
+        for key in keys:
+            self.by_key.setdefault(key, draft)
+        self.by_skeleton.setdefault(shape, draft)
+
+
+def _clash(conn: Connection, draft: PartyDraft, keys: list[str], shape: str, batch: _Batch) -> str | None:
+    """Why the draft cannot be added beside the recorded parties and the batch, or None.
+
+    `keys` are its name key then its acronym key (if any); `shape` its skeleton.
+    """
+    if keys[0] in batch.by_name_key:
+        return f"party {draft.name!r} appears twice"
+    other = next((batch.by_key[k] for k in keys if k in batch.by_key), None)
+    if other is not None:
+        return f"{draft.name!r}: its name or acronym is already used by {other.name!r} in this batch"
+    other = batch.by_skeleton.get(shape)
+    if other is not None:
+        return f"name {draft.name!r} looks like {other.name!r} in this batch; use a distinct name"
     found = conn.execute(
         select(PARTY.c.name, PARTY.c.name_key, PARTY.c.acronym_key).where(
-            or_(PARTY.c.name_key.in_(keys), PARTY.c.acronym_key.in_(keys), PARTY.c.skeleton == draft.skeleton)
+            or_(PARTY.c.name_key.in_(keys), PARTY.c.acronym_key.in_(keys), PARTY.c.skeleton == shape)
         )
     ).all()
     for name, key, acronym_key in found:
-        if key == draft.name_key:
+        if key == keys[0]:
             return f"party {draft.name!r} already exists"
         if key in keys or acronym_key in keys:
             return f"{draft.name!r}: its name or acronym is already used by party {name!r}"
@@ -116,6 +136,7 @@ def add_parties(conn: Connection, drafts: Sequence[PartyDraft], *, skip_existing
     who = current_user()
     now = utc_now()
     accepted: list[PartyDraft] = []
+    batch = _Batch()
     results: list[int | None] = []
     for draft in drafts:
         if skip_existing:
@@ -125,9 +146,12 @@ def add_parties(conn: Connection, drafts: Sequence[PartyDraft], *, skip_existing
                     raise PartyError(f"party {draft.name!r} already exists with a different description")
                 results.append(None)
                 continue
-        problem = _clash(conn, draft, accepted)
+        keys = [draft.name_key] + ([draft.acronym_key] if draft.acronym_key else [])
+        shape = draft.skeleton
+        problem = _clash(conn, draft, keys, shape, batch)
         if problem:
             raise PartyError(problem)
+        batch.add(draft, keys, shape)
         accepted.append(draft)
         results.append(-1)
     ids: list[int] = []
