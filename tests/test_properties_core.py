@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
-from unittest import mock
 
 import pytest
 from hypothesis import given, settings
@@ -151,13 +150,9 @@ def fresh(ledgers: Any) -> Engine:
 
 
 def record_all(engine: Engine, entries: Sequence[EntryDraft], bulk: bool) -> list[RecordedEntry]:
-    """Record through the bulk path (one transaction) or one entry per transaction.
-
-    The bulk path runs with a writer chunk of 2 entries, so any batch of three or more goes
-    through its writer thread as a large import would.
-    """
+    """Record through the bulk path (one transaction) or one entry per transaction."""
     if bulk:
-        with mock.patch.object(ledger, "_WRITER_CHUNK", 2), db.write_transaction(engine) as conn:
+        with db.write_transaction(engine) as conn:
             return [r.entry for r in ledger.append_entries(conn, entries)]
     return [ledger.record_entry(engine, d).entry for d in entries]
 

@@ -114,9 +114,9 @@ def test_an_old_ledger_asks_for_an_upgrade_and_upgrades(old_ledger: tuple[str, E
 
 
 def test_after_the_upgrade_the_database_still_guards_the_books(
-    old_ledger: tuple[str, Engine], ledgers: object
+    old_ledger: tuple[str, Engine]
 ) -> None:
-    target, engine = old_ledger
+    target, _ = old_ledger
     db.upgrade_ledger(target)
     opened = db.open_ledger(target)
     refusals: dict[str, Callable[[Connection], object]] = {

@@ -165,8 +165,7 @@ def validate_entry(draft: EntryDraft, known_accounts: Collection[str] | None = N
     sums: dict[str, int] = {}
     for p in draft.postings:
         try:
-            check_currency(p.currency)
-            minor = to_minor(p.amount, p.currency)
+            minor = to_minor(p.amount, p.currency)  # refuses an unknown currency first
         except MoneyError as exc:
             raise EntryError(f"posting to {p.account}: {exc}") from None
         if minor == 0:

@@ -12,7 +12,6 @@ import os
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -192,13 +191,14 @@ def _resolve_parties(conn: Connection, drafts: Sequence[EntryDraft]) -> dict[str
     return ids
 
 
-def _canonical_party_names(draft: EntryDraft, ids: dict[str, int], names: dict[int, str]) -> EntryDraft:
-    """Postings name parties by their recorded name (an acronym typed becomes the name)."""
-    if all(p.party is None or names[ids[p.party]] == p.party for p in draft.postings):
+def _canonical_party_names(draft: EntryDraft, renamed: dict[str, str]) -> EntryDraft:
+    """Postings name parties by their recorded name (an acronym typed becomes the name).
+
+    `renamed` maps each name as typed to the recorded one, for the names that differ.
+    """
+    if not renamed or all(p.party not in renamed for p in draft.postings):
         return draft  # the usual case: names typed as recorded, nothing to copy
-    postings = tuple(
-        replace(p, party=names[ids[p.party]]) if p.party is not None else p for p in draft.postings
-    )
+    postings = tuple(replace(p, party=renamed[p.party]) if p.party in renamed else p for p in draft.postings)
     return replace(draft, postings=postings)
 
 
@@ -217,9 +217,9 @@ def append_entries(
 ) -> list[Recorded]:
     """Validate and append drafts in order on a connection that holds the write lock.
 
-    The bulk path: rows go in many per statement (see `_insert`), written by `_RowWriter`
-    while the next drafts are sealed. A draft whose ref is already recorded with the same
-    content is a no-op (`created=False`); with different content it is refused. Raises
+    The bulk path: every draft is checked and sealed first, then the rows go in many per
+    statement (see `_insert`). A draft whose ref is already recorded with the same content is
+    a no-op (`created=False`); with different content it is refused. Raises
     LedgerError/EntryError and writes nothing on any refusal (the caller's transaction rolls
     back).
     """
@@ -227,6 +227,7 @@ def append_entries(
     known = account_ids(conn)
     party_ids = _resolve_parties(conn, drafts)
     names = party_names(conn) if party_ids else {}
+    renamed = {typed: names[pid] for typed, pid in party_ids.items() if names[pid] != typed}
     recorded_refs = _recorded_refs(conn, (d.ref for d in drafts if d.ref is not None))
     closed = closed_through(conn)
     head_id, head_hash = chain_head(conn)
@@ -237,105 +238,52 @@ def append_entries(
     as_text = conn.dialect.name == "sqlite"  # rows go to the driver as they are (see _insert)
     refs_in_batch: dict[str, RecordedEntry] = {}
     reversed_in_batch: set[int] = set()
-    with _RowWriter(conn, background=len(drafts) > _WRITER_CHUNK) as writer:
-        for raw in drafts:
-            minors = validate_entry(raw, known)
-            draft = _canonical_party_names(raw, party_ids, names)
-            if draft.ref is not None:
-                previous = refs_in_batch.get(draft.ref)
-                if previous is None and draft.ref in recorded_refs:
-                    writer.wait()  # the connection is the writer's while it writes
-                    previous = get_entry(conn, recorded_refs[draft.ref])
-                if previous is not None:
-                    if same_content(previous.draft(), draft):
-                        results.append(Recorded(previous, created=False))
-                        continue
-                    raise LedgerError(
-                        f"reference {draft.ref!r} is already entry {previous.id} with different content; "
-                        "use a new reference"
-                    )
-            if closed is not None and draft.date <= closed:
+    for raw in drafts:
+        minors = validate_entry(raw, known)
+        draft = _canonical_party_names(raw, renamed)
+        if draft.ref is not None:
+            previous = refs_in_batch.get(draft.ref)
+            if previous is None and draft.ref in recorded_refs:
+                previous = get_entry(conn, recorded_refs[draft.ref])
+            if previous is not None:
+                if same_content(previous.draft(), draft):
+                    results.append(Recorded(previous, created=False))
+                    continue
                 raise LedgerError(
-                    f"{draft.date} is inside a closed period (closed through {closed}); date it after {closed}"
+                    f"reference {draft.ref!r} is already entry {previous.id} with different content; "
+                    "use a new reference"
                 )
-            if draft.reverses is not None:
-                writer.wait()
-                _check_reversible(conn, draft.reverses, head_id, reversed_in_batch)
-                reversed_in_batch.add(draft.reverses)
-            head_id += 1
-            entry = seal(draft, head_id, head_hash, who, now, minors)
-            head_hash = entry.hash
-            if draft.ref is not None:
-                refs_in_batch[draft.ref] = entry
-            day = entry.date.isoformat() if as_text else entry.date
-            # Party ids by the name as typed (`party_ids` is keyed so; an acronym became the name).
-            for line, (p, minor) in enumerate(zip(raw.postings, minors, strict=True), start=1):
-                party_id = None if p.party is None else party_ids[p.party]
-                posting_rows.append((head_id, line, day, known[p.account], party_id, p.currency, minor))
-            entry_rows.append(
-                (entry.id, day, entry.memo, entry.kind, entry.ref, entry.link, entry.reverses,
-                 entry.recorded_by, entry.recorded_at, entry.prev_hash, entry.hash)
+        if closed is not None and draft.date <= closed:
+            raise LedgerError(
+                f"{draft.date} is inside a closed period (closed through {closed}); date it after {closed}"
             )
-            results.append(Recorded(entry, created=True))
-            if len(entry_rows) == _WRITER_CHUNK:
-                writer.write(posting_rows, entry_rows)
-                posting_rows, entry_rows = [], []
-        writer.write(posting_rows, entry_rows)
+        if draft.reverses is not None:
+            _check_reversible(conn, draft.reverses, head_id, reversed_in_batch)
+            reversed_in_batch.add(draft.reverses)
+        head_id += 1
+        entry = seal(draft, head_id, head_hash, who, now, minors)
+        head_hash = entry.hash
+        if draft.ref is not None:
+            refs_in_batch[draft.ref] = entry
+        day = entry.date.isoformat() if as_text else entry.date
+        # Party ids by the name as typed (`party_ids` is keyed so; an acronym became the name).
+        for line, (p, minor) in enumerate(zip(raw.postings, minors, strict=True), start=1):
+            party_id = None if p.party is None else party_ids[p.party]
+            posting_rows.append((head_id, line, day, known[p.account], party_id, p.currency, minor))
+        entry_rows.append(
+            (entry.id, day, entry.memo, entry.kind, entry.ref, entry.link, entry.reverses,
+             entry.recorded_by, entry.recorded_at, entry.prev_hash, entry.hash)
+        )
+        results.append(Recorded(entry, created=True))
+    # Postings first, entries last: each entry's insert triggers check its postings.
+    _insert(conn, T.POSTING, POSTING_COLUMNS, posting_rows)
+    _insert(conn, T.ENTRY, ENTRY_COLUMNS, entry_rows)
     return results
 
 
 POSTING_COLUMNS = ("entry_id", "line", "entry_date", "account_id", "party_id", "currency", "amount")
 ENTRY_COLUMNS = ("id", "date", "memo", "kind", "ref", "link", "reverses", "recorded_by", "recorded_at",
                  "prev_hash", "hash")
-_WRITER_CHUNK = 1000  # entries handed to the writer at a time
-
-
-class _RowWriter:
-    """Writes sealed entries' rows in order, on a second thread when the batch is large.
-
-    Sealing (validation, hashing) is Python and holds the GIL; the SQLite and psycopg drivers
-    release it while the database inserts. So with two cores the writer inserts one chunk
-    while the caller seals the next: a large import takes about the longer of the two, not
-    their sum. The connection belongs to the writer while a chunk is pending: the caller
-    `wait()`s before it reads. Leaving the block always waits for the thread, so a failure
-    (here or in the writer) reaches the caller's transaction only once nothing is in flight.
-    """
-
-    def __init__(self, conn: Connection, *, background: bool) -> None:
-        self._conn = conn
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="fisiq-writer") if background else None
-        self._pending: list[Future[None]] = []
-
-    def __enter__(self) -> _RowWriter:
-        return self
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if self._pool is None:
-            return
-        self._pool.shutdown(wait=True)
-        if exc_type is None:
-            self.wait()  # raises the writer's failure, if any
-
-    def write(self, posting_rows: list[tuple[object, ...]], entry_rows: list[tuple[object, ...]]) -> None:
-        if self._pool is None:
-            _write_rows(self._conn, posting_rows, entry_rows)
-            return
-        if self._pending and self._pending[-1].done():
-            self.wait()  # stop sealing early when the writer has failed
-        self._pending.append(self._pool.submit(_write_rows, self._conn, posting_rows, entry_rows))
-
-    def wait(self) -> None:
-        """Return once every pending chunk is written; raise the first failure."""
-        pending, self._pending = self._pending, []
-        for future in pending:
-            future.result()
-
-
-def _write_rows(conn: Connection, posting_rows: list[tuple[object, ...]],
-                entry_rows: list[tuple[object, ...]]) -> None:
-    # Postings first, entries last: each entry's insert trigger checks its postings balance.
-    _insert(conn, T.POSTING, POSTING_COLUMNS, posting_rows)
-    _insert(conn, T.ENTRY, ENTRY_COLUMNS, entry_rows)
 
 
 def _insert(conn: Connection, table: Any, columns: Sequence[str], rows: list[tuple[object, ...]]) -> None:

@@ -131,9 +131,10 @@ def check_storable(amount: Decimal, currency: str) -> None:
 def to_minor(amount: Decimal, currency: str) -> int:
     """Exact conversion to integer minor units; raises MoneyError rather than round."""
     # The checks of `check_storable`, done once on the scaled value: this runs for every
-    # posting of a bulk import, twice. Any failure goes through `check_storable` for its message.
+    # posting of a bulk import. Any failure goes through `check_storable` for its message.
+    exponent = currency_exponent(currency)  # an unknown currency is named before the amount
     if amount.is_finite():
-        minor = amount.scaleb(currency_exponent(currency))
+        minor = amount.scaleb(exponent)
         if minor == minor.to_integral_value():
             value = int(minor)
             if -MAX_MINOR <= value <= MAX_MINOR:

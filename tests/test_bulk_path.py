@@ -1,8 +1,8 @@
-"""The bulk path with its writer thread: large batches, refusals midway, writer failures.
+"""The bulk path on large batches: many rows per statement, refusals anywhere, failed inserts.
 
-`append_entries` hands rows to a second thread in chunks of `ledger._WRITER_CHUNK` entries
-while it seals the next drafts. These batches are larger than a chunk, so the thread is
-really used; whatever fails, the caller sees the error and the ledger is as it was.
+`append_entries` checks and seals every draft, then inserts the rows several thousand per
+statement. These batches span several statements; whatever fails, the caller sees the error
+and the ledger is as it was.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from fisiq.entries import EntryDraft, EntryError, Posting
 from fisiq.errors import LedgerError
 
 D = Decimal
-BATCH = 2 * ledger._WRITER_CHUNK + 500  # three chunks: two handed over before the last is sealed
+BATCH = 2500  # postings over three statements, entries over two
 
 
 def drafts(count: int, *, start: int = 1, ref_prefix: str = "B") -> list[EntryDraft]:
@@ -55,7 +55,7 @@ def test_a_large_batch_is_recorded_whole_and_in_order(engine: Engine) -> None:
     assert last == BATCH
 
 
-@pytest.mark.parametrize("position", [5, ledger._WRITER_CHUNK + 1, BATCH - 1])
+@pytest.mark.parametrize("position", [5, 1001, BATCH - 1])
 def test_a_refusal_anywhere_in_a_large_batch_writes_nothing(engine: Engine, position: int) -> None:
     ledger.record_entry(engine, drafts(1, start=10**6)[0])
     before = counts(engine)
@@ -67,32 +67,32 @@ def test_a_refusal_anywhere_in_a_large_batch_writes_nothing(engine: Engine, posi
     assert counts(engine) == before
 
 
-def test_a_failure_in_the_writer_reaches_the_caller_and_writes_nothing(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failed_insert_midway_writes_nothing(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The postings are in, the entries' insert fails: the transaction takes the postings back."""
     before = counts(engine)
-    real = ledger._write_rows
-    calls = []
+    real = ledger._insert
+    tables = []
 
-    def failing_second_chunk(conn: object, postings: list[tuple[object, ...]], entries: list[tuple[object, ...]]) -> None:
-        calls.append(len(entries))
-        if len(calls) == 2:
+    def failing_entries(conn: object, table: object, columns: object, rows: list[tuple[object, ...]]) -> None:
+        tables.append(table.name)  # type: ignore[attr-defined]
+        if table.name == "entry":  # type: ignore[attr-defined]
             raise OSError("disk full")
-        real(conn, postings, entries)  # type: ignore[arg-type]
+        real(conn, table, columns, rows)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(ledger, "_write_rows", failing_second_chunk)
+    monkeypatch.setattr(ledger, "_insert", failing_entries)
     with pytest.raises(OSError, match="disk full"), db.write_transaction(engine) as conn:
         ledger.append_entries(conn, drafts(BATCH))
+    assert tables == ["posting", "entry"]
     assert counts(engine) == before
 
 
 def test_replays_and_reversals_inside_a_large_batch(engine: Engine) -> None:
-    """A batch that must read the ledger midway (a recorded ref, a reversal) waits for the writer."""
+    """A batch that reads the ledger midway: a recorded ref replayed, a reversal, a changed ref."""
     first = drafts(3, start=1, ref_prefix="OLD")
     with db.write_transaction(engine) as conn:
         ledger.append_entries(conn, first)
     batch = drafts(BATCH, start=100)
-    middle = ledger._WRITER_CHUNK + 10
+    middle = 1010
     batch.insert(middle, first[1])  # the same entry again: a no-op, not a new entry
     reversal = EntryDraft(date(2018, 12, 31), "undo 2", tuple(p.negated() for p in first[1].postings),
                           kind="reversal", reverses=2)
