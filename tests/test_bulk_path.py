@@ -113,3 +113,17 @@ def test_replays_and_reversals_inside_a_large_batch(engine: Engine) -> None:
     with pytest.raises(LedgerError, match="different content"), db.write_transaction(engine) as conn:
         ledger.append_entries(conn, late)
     assert counts(engine) == before
+
+
+def test_statements_stay_within_the_sqlites_parameter_limit(engine: Engine) -> None:
+    """An SQLite built with the old limit of 999 bound parameters still takes a large batch."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("a limit of the SQLite library")
+    import sqlite3
+
+    with db.write_transaction(engine) as conn:
+        raw = conn.connection.driver_connection
+        raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+        results = ledger.append_entries(conn, drafts(BATCH))
+    assert len(results) == BATCH
+    assert counts(engine)[:2] == (BATCH, 2 * BATCH)

@@ -122,6 +122,7 @@ def test_after_the_upgrade_the_database_still_guards_the_books(
     refusals: dict[str, Callable[[Connection], object]] = {
         "append-only": lambda c: c.execute(text("UPDATE entry SET memo = 'x' WHERE id = 1")),
         "append-only ": lambda c: c.execute(text("DELETE FROM posting WHERE entry_id = 1")),
+        " append-only": lambda c: c.execute(text("DELETE FROM entry WHERE id = 4")),  # the rebuilt table
         "entry being recorded": lambda c: c.execute(text(
             "INSERT INTO posting (entry_id, line, entry_date, account_id, currency, amount) "
             "VALUES (1, 9, '2018-03-31', 1, 'CAD', 5)")),

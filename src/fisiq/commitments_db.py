@@ -334,7 +334,8 @@ class _Batch:
         who, now = current_user(), utc_now()
         real: dict[int, int] = {}
         if self.new_commitments:
-            # One multi-row insert; its ids come back in the order of the rows.
+            # Ids come back in the order of the rows (one statement on PostgreSQL; SQLAlchemy
+            # runs it row by row on SQLite, where ordered RETURNING cannot be batched).
             ids = self.conn.execute(
                 insert(COMMITMENT).returning(COMMITMENT.c.id, sort_by_parameter_order=True),
                 [{"party_id": c.party.id, "instrument": c.instrument, "currency": CUR, "ref": c.ref,

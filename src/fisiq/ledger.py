@@ -300,7 +300,10 @@ def _insert(conn: Connection, table: Any, columns: Sequence[str], rows: list[tup
     if conn.dialect.name != "sqlite":
         conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
         return
-    per = max(1, _SQLITE_MAX_PARAMETERS // len(columns))
+    # Bound parameters per statement: what this SQLite allows (32,766 by default since 3.32,
+    # 999 before), at most 16,000, beyond which longer statements gain nothing.
+    allowed = conn.connection.driver_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # type: ignore[union-attr]
+    per = max(1, min(allowed, 16_000) // len(columns))
     head = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
     one = "(" + ", ".join("?" * len(columns)) + ")"
     for start in range(0, len(rows), per):
@@ -308,8 +311,6 @@ def _insert(conn: Connection, table: Any, columns: Sequence[str], rows: list[tup
         conn.exec_driver_sql(head + ", ".join([one] * len(part)), tuple(v for row in part for v in row))
 
 
-# Bound parameters per statement: SQLite allows 32,766 since 3.32, 999 before.
-_SQLITE_MAX_PARAMETERS = 16_000 if sqlite3.sqlite_version_info >= (3, 32) else 999
 
 
 def _check_reversible(conn: Connection, entry_id: int, head_id: int, reversed_in_batch: set[int]) -> None:

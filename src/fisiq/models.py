@@ -69,7 +69,8 @@ class Entry(SQLModel, table=True):
     reverses: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("entry.id"), unique=True))
     recorded_by: str = Field(max_length=100)
     recorded_at: str = Field(max_length=40)
-    # Not UNIQUE (since 0002): the chain trigger and the primary key imply it.
+    # Not UNIQUE since 0002: the chain trigger and the primary key keep the chain one line;
+    # `audit verify` recomputes each hash (see migrations/versions/0002).
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
 

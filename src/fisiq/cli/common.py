@@ -190,6 +190,8 @@ class LazyCommands(MutableMapping[str, Command]):
         self._built[name] = command
 
     def __delitem__(self, name: str) -> None:
+        if name not in self._names:
+            raise KeyError(name)
         self._names.remove(name)
         self._built.pop(name, None)
 

@@ -4,22 +4,28 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-28
 
-`entry.prev_hash` and `entry.hash` were UNIQUE. Both are implied by what the insert trigger
-and the primary key already enforce: an entry's id is the next one and its prev_hash is the
-hash of the entry before it, so two entries sharing a prev_hash would share an id. Their
-indexes cost more than every other part of recording: the keys are random, so each insert
-lands on a random page (at 100,000 entries, 2 of the 5 seconds the database spent on an
-import). Nothing looks entries up by hash.
+`entry.prev_hash` and `entry.hash` were UNIQUE. Their indexes cost more than every other part
+of recording: the keys are random, so each insert lands on a random page (at 100,000
+entries, 2 of the 5 seconds the database spent on an import). Nothing looks entries up by
+hash. What goes with them, said plainly:
+- the chain cannot fork: the trigger requires an entry's id to be the next one and its
+  prev_hash to be the stored hash of the entry before it, and ids are the primary key;
+- a raw-SQL writer can now store a `hash` equal to an earlier entry's. The UNIQUE index was
+  the only database check on that column, and a weak one: the database cannot recompute
+  SHA-256, so any other made-up value passed it too. `fisiq audit verify` recomputes every
+  hash and names the first entry whose stored hash is not its content's, duplicates
+  included.
 
 On SQLite the checks on a new entry move from one trigger body into the WHEN clauses of five
 triggers, one per rule (see SQLITE_ENTRY_RULES); the posting count, the period-close rule and
-the posting dates are now one rule. What the database refuses is unchanged.
+the posting dates are now one rule, with one message naming the three. Every rule refuses
+what it refused before.
 
 SQLite cannot drop a table constraint, so the entry table is rebuilt: renamed aside with
 foreign-key enforcement off (see `db.migration_transaction`; so the tables that reference
 `entry` keep pointing at the name, not at the old table), recreated, copied in id order, and
-the old one dropped; `PRAGMA foreign_key_check` then confirms every reference holds. Nothing else changes;
-the rows, and so every hash, are the same.
+the old one dropped; `PRAGMA foreign_key_check` then confirms every reference holds.
+Nothing else changes; the rows, and so every hash, are the same.
 """
 
 import sqlalchemy as sa
