@@ -158,8 +158,9 @@ def closed_through(conn: Connection) -> date | None:
     return None if value is None else as_date(value)
 
 
-def _resolve_parties(conn: Connection, drafts: Sequence[EntryDraft]) -> dict[str, int]:
-    """Map each party name used in the drafts to its canonical party id.
+def _resolve_parties(conn: Connection, drafts: Sequence[EntryDraft]) -> tuple[dict[str, int], dict[str, str]]:
+    """Each party name the drafts use, mapped to its party id; and the names typed otherwise
+    than recorded (an acronym, another case), mapped to the recorded name.
 
     One query per 500 distinct names (by name or acronym, as `find_party_id`), not one per
     name: an import of many borrowers would otherwise spend its time in round trips.
@@ -168,27 +169,30 @@ def _resolve_parties(conn: Connection, drafts: Sequence[EntryDraft]) -> dict[str
 
     typed = list(dict.fromkeys(p.party for d in drafts for p in d.postings if p.party is not None))
     keys = {name: name_key(name) for name in typed}
-    by_name: dict[str, int] = {}
-    by_acronym: dict[str, int] = {}
+    by_name: dict[str, tuple[int, str]] = {}
+    by_acronym: dict[str, tuple[int, str]] = {}
     wanted = sorted(set(keys.values()))
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         rows = conn.execute(
-            select(T.PARTY.c.id, T.PARTY.c.name_key, T.PARTY.c.acronym_key).where(
+            select(T.PARTY.c.id, T.PARTY.c.name, T.PARTY.c.name_key, T.PARTY.c.acronym_key).where(
                 T.PARTY.c.name_key.in_(chunk) | T.PARTY.c.acronym_key.in_(chunk)
             )
         )
         for r in rows:
-            by_name[r.name_key] = r.id
+            by_name[r.name_key] = (r.id, r.name)
             if r.acronym_key is not None:
-                by_acronym[r.acronym_key] = r.id
+                by_acronym[r.acronym_key] = (r.id, r.name)
     ids: dict[str, int] = {}
+    renamed: dict[str, str] = {}
     for name in typed:  # in the order the drafts name them, so the first unknown is reported
-        party_id = by_name.get(keys[name], by_acronym.get(keys[name]))
-        if party_id is None:
+        found = by_name.get(keys[name], by_acronym.get(keys[name]))
+        if found is None:
             raise LedgerError(f"unknown party {name!r} (see `fisiq party list`)")
-        ids[name] = party_id
-    return ids
+        ids[name] = found[0]
+        if found[1] != name:
+            renamed[name] = found[1]
+    return ids, renamed
 
 
 def _canonical_party_names(draft: EntryDraft, renamed: dict[str, str]) -> EntryDraft:
@@ -225,9 +229,7 @@ def append_entries(
     """
     who = recorded_by or current_user()
     known = account_ids(conn)
-    party_ids = _resolve_parties(conn, drafts)
-    names = party_names(conn) if party_ids else {}
-    renamed = {typed: names[pid] for typed, pid in party_ids.items() if names[pid] != typed}
+    party_ids, renamed = _resolve_parties(conn, drafts)
     recorded_refs = _recorded_refs(conn, (d.ref for d in drafts if d.ref is not None))
     closed = closed_through(conn)
     head_id, head_hash = chain_head(conn)
@@ -309,8 +311,6 @@ def _insert(conn: Connection, table: Any, columns: Sequence[str], rows: list[tup
     for start in range(0, len(rows), per):
         part = rows[start : start + per]
         conn.exec_driver_sql(head + ", ".join([one] * len(part)), tuple(v for row in part for v in row))
-
-
 
 
 def _check_reversible(conn: Connection, entry_id: int, head_id: int, reversed_in_batch: set[int]) -> None:
