@@ -22,6 +22,7 @@ from fisiq.loans import (
     Rescheduled,
     WrittenOff,
     allocate_repayment,
+    borrower_limit,
     interest_falling_due,
     loan_position,
     par,
@@ -446,3 +447,16 @@ def test_random_histories_keep_the_invariants(
         assert set(previous) <= set(due)
         assert len({d.number for d in due}) == len(due)
         previous = due
+
+
+@given(
+    capital=st.integers(min_value=0, max_value=10**11).map(lambda m: Decimal(m) / 100),
+    share=st.integers(min_value=1, max_value=10_000).map(lambda m: Decimal(m) / 100),
+    exposure=st.integers(min_value=1, max_value=10**11).map(lambda m: Decimal(m) / 100),
+)
+def test_borrower_limit_agrees_with_the_percentage(capital: Decimal, share: Decimal, exposure: Decimal) -> None:
+    """The board's limit and the disbursement check are one figure: an exposure in cents is
+    within the limit exactly when it is at most `share` percent of the capital paid in."""
+    limit = borrower_limit(capital, share, "CAD")
+    assert limit == limit.quantize(Decimal("0.01"))
+    assert (exposure <= limit) == (capital > 0 and exposure * 100 <= share * capital)

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from fisiq import accounts as chart
 from fisiq.commitments import CURRENCY, Progress, figures_json
+from fisiq.loans import borrower_limit
 from fisiq.money import format_money, to_str
 from fisiq.portfolio import LoanFacts, Portfolio, portfolio_json
 from fisiq.statements import FiscalYear, Line, long_date
@@ -106,7 +107,7 @@ def limit_alerts(exposures: Mapping[str, Decimal], capital: Decimal, max_share: 
     The limit is `max_share` percent of the capital paid in; with no capital paid in, any
     exposure is above it.
     """
-    limit = (capital * max_share / 100).quantize(ZERO) if capital > 0 else ZERO
+    limit = borrower_limit(capital, max_share, CURRENCY)
     over, near = [], []
     for borrower, exposure in sorted(exposures.items(), key=lambda kv: (-kv[1], kv[0])):
         if exposure <= 0:
@@ -221,11 +222,8 @@ def gather(conn: Connection, as_of: date) -> BoardFigures:
 
     cad = CURRENCY
 
-    def balance(*accounts: str) -> Decimal:
-        return sum((b.amount for b in books.balances(conn, as_of=as_of, accounts=accounts) if b.currency == cad), ZERO)
-
-    cash = balance(chart.CASH)
-    capital = -balance(*loans_db.CAPITAL_ACCOUNTS)
+    cash = sum((b.amount for b in books.balances(conn, as_of=as_of, accounts=[chart.CASH]) if b.currency == cad), ZERO)
+    capital = loans_db.capital_paid_in(conn, cad, as_of)
     records = [r for r in loans_db.list_loans(conn) if r.approved_on <= as_of]
     people = loans_db.borrowers(conn)
     facts, late, approved = [], [], []

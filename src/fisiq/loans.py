@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, localcontext
+from decimal import ROUND_DOWN, Decimal, localcontext
 from itertools import pairwise
 from typing import NamedTuple
 
@@ -524,6 +524,16 @@ def par(positions: Iterable[Position], days: int) -> Decimal:
 
 
 # (minimum days past due, provision rate as a fraction of the outstanding principal)
+def borrower_limit(capital_paid_in: Decimal, max_share: Decimal, currency: str) -> Decimal:
+    """The most one borrower may owe: `max_share` percent of the capital paid in, rounded down
+    to the currency's minor unit, so that an exposure in whole cents is within the limit
+    exactly when it is within the percentage. No capital paid in: zero."""
+    if capital_paid_in <= 0:
+        return Decimal(0).scaleb(-currency_exponent(currency))
+    return (capital_paid_in * max_share / 100).quantize(Decimal(1).scaleb(-currency_exponent(currency)),
+                                                       rounding=ROUND_DOWN)
+
+
 DEFAULT_PROVISION_RATES: tuple[tuple[int, Decimal], ...] = (
     (0, Decimal("0.01")),  # current
     (1, Decimal("0.05")),  # 1-30 days

@@ -297,6 +297,11 @@ def _balance(conn: Connection, account: str, currency: str, *, as_of: date | Non
     return sum((b.amount for b in rows if b.currency == currency), from_minor(0, currency))
 
 
+def capital_paid_in(conn: Connection, currency: str, as_of: date | None = None) -> Decimal:
+    """Paid-in capital and investor loans: what the largest-borrower limit is a share of."""
+    return -sum((_balance(conn, a, currency, as_of=as_of) for a in CAPITAL_ACCOUNTS), from_minor(0, currency))
+
+
 def _post(conn: Connection, loan: LoanRecord, on: date, memo: str, postings: Sequence[Posting], kind: str,
           ref: str | None = None) -> int:
     legs = tuple(p for p in postings if p.amount != 0)
@@ -419,10 +424,10 @@ def disburse(engine: Engine, loan_id: int, on: date) -> Outcome:
                 f"cannot disburse {amount} {cur} on {on}: the fund's cash would go negative "
                 f"(at most {max(cash, from_minor(0, cur))} {cur} available from that date on)"
             )
-        capital = -sum((_balance(conn, a, cur, as_of=on) for a in CAPITAL_ACCOUNTS), from_minor(0, cur))
+        capital = capital_paid_in(conn, cur, on)
         share = max_borrower_share(conn)
         exposure = _balance(conn, PRINCIPAL, cur, as_of=on, party_id=loan.borrower_id) + amount
-        if exposure * 100 > share * capital:
+        if exposure > loans.borrower_limit(capital, share, cur):
             pct = (exposure * 100 / capital).quantize(Decimal("0.01")) if capital > 0 else None
             raise LoanError(
                 f"cannot disburse loan {loan.id}: {loan.borrower}'s outstanding principal would be {exposure} {cur}, "

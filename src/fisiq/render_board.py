@@ -16,6 +16,8 @@ from rich.table import Table
 from rich.text import Text
 
 from fisiq.board import BoardFigures, alert_message, count_text, percent_text
+from fisiq.commitments import CURRENCY
+from fisiq.loans import borrower_limit
 from fisiq.money import format_money
 from fisiq.render_campaign import PAID_STYLE, PRINCIPLE_STYLE, REST_STYLE, SIGNED_STYLE, bar
 from fisiq.render_campaign import labels as campaign_labels
@@ -178,8 +180,7 @@ def _cash(b: BoardFigures, lang: str) -> Table:
     table.add_row(Text(words["free"], style="bold"), _money(b.free_to_lend, lang, "bold"), end_section=True)
     table.add_row("", "")
     table.add_row(words["capital"], _money(b.capital_paid_in, lang))
-    limit = (b.capital_paid_in * b.max_borrower_share / 100).quantize(Decimal("0.01")) if b.capital_paid_in > 0 \
-        else Decimal("0.00")
+    limit = borrower_limit(b.capital_paid_in, b.max_borrower_share, CURRENCY)
     table.add_row(words["limit"].format(share=percent_text(b.max_borrower_share, lang)),
                   _money(limit, lang))
     return table
