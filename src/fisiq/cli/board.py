@@ -9,7 +9,6 @@ half-written file.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -44,33 +43,14 @@ def _check_destination(path: Path, option: str) -> None:
         fail(f"{option} {path}: permission denied")
 
 
-def _mode_for(path: Path) -> int:
-    """The mode the file would get if written directly: the existing file's, else 0o666 less the umask."""
-    if path.exists():
-        return path.stat().st_mode & 0o777
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def _write_whole(path: Path, text: str, option: str) -> None:
-    """Write `text` to a temporary file in the same folder, then rename it over `path`."""
-    parent = path.parent if str(path.parent) else Path(".")
-    tmp = None
+    from fisiq.files import whole_file
+
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
-        os.chmod(tmp, _mode_for(path))  # mkstemp makes it private; a board packet is shared like any file
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+        with whole_file(path) as out:
             out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-        tmp = None
     except OSError as exc:
         fail(f"{option} {path}: {exc.strerror or exc}")
-    finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
 
 
 def _html_format(lang: str, title: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -27,6 +26,7 @@ def export(
     """
     from fisiq import db
     from fisiq.export import FORMATS, export_ledger
+    from fisiq.files import whole_file
 
     if fmt not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
@@ -41,14 +41,8 @@ def export(
             with stream:
                 stats = export_ledger(conn, stream, fmt, start=first, end=last)
             return
-        path = Path(output)
-        partial = path.with_name(f".{path.name}.partial")
-        try:
-            with partial.open("w", encoding="utf-8", newline=newline) as fh:
-                stats = export_ledger(conn, fh, fmt, start=first, end=last)
-            os.replace(partial, path)
-        finally:
-            partial.unlink(missing_ok=True)
+        with whole_file(Path(output), newline=newline) as fh:
+            stats = export_ledger(conn, fh, fmt, start=first, end=last)
     typer.echo(
         f"Exported {stats.entries} entries ({stats.postings} postings) to {output}; "
         f"checkpoint: {stats.checkpoint.entries} entries, head {stats.checkpoint.head}."
