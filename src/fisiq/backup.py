@@ -82,9 +82,7 @@ def _remove_partial(path: Path) -> None:
             candidate.unlink()
 
 
-def backup_sqlite(
-    target: str, dest: Path, *, force: bool = False, pages_per_step: int = PAGES_PER_STEP
-) -> BackupResult:
+def backup_sqlite(target: str, dest: Path, *, force: bool = False) -> BackupResult:
     """Copy an SQLite ledger to `dest` with the online backup API, then verify the copy."""
     source = sqlite_path(target)
     if not source.exists():
@@ -109,13 +107,13 @@ def backup_sqlite(
     try:
         src.execute(f"PRAGMA busy_timeout = {db.BUSY_TIMEOUT_MS}")
         # One read snapshot for the whole copy: every page comes from the same moment, and
-        # writers (WAL) carry on meanwhile.
+        # writers (WAL) carry on meanwhile. The snapshot starts with the first read.
         src.execute("BEGIN")
-        src.execute("SELECT COUNT(*) FROM entry").fetchone()
+        src.execute("SELECT value FROM fisiq_meta").fetchone()
         pages = int(src.execute("PRAGMA page_count").fetchone()[0])
         dst = sqlite3.connect(str(partial), isolation_level=None)
         try:
-            src.backup(dst, pages=max(1, pages_per_step), sleep=0.01)
+            src.backup(dst, pages=PAGES_PER_STEP, sleep=0.01)
         finally:
             dst.close()
         result = _check_copy(partial, dest, pages, began, src)
@@ -128,8 +126,7 @@ def backup_sqlite(
     try:
         with partial.open("rb") as fh:
             os.fsync(fh.fileno())
-        if dest.exists() and not force:  # appeared while copying
-            raise BackupError(f"{dest} already exists; choose another name or add --force to replace it")
+        _check_destination(dest, force=force)  # again: it may have appeared while copying
         os.replace(partial, dest)
         _fsync_dir(dest.parent)
     except BaseException:
@@ -141,16 +138,12 @@ def backup_sqlite(
 def _check_copy(partial: Path, dest: Path, pages: int, began: float, src: sqlite3.Connection) -> BackupResult:
     from fisiq import ledger
 
-    check = sqlite3.connect(str(partial), isolation_level=None)
-    try:
-        status = check.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        check.close()
-    if status != "ok":
-        raise BackupError(f"the copy failed SQLite's integrity check ({status}); nothing was written")
     engine = db.make_engine(str(partial))
     try:
         with db.read_transaction(engine) as conn:
+            status = conn.exec_driver_sql("PRAGMA integrity_check").scalar()
+            if status != "ok":
+                raise BackupError(f"the copy failed SQLite's integrity check ({status}); nothing was written")
             problem = ledger.verify(conn)
             head_id, head_hash = ledger.chain_head(conn)
     finally:
