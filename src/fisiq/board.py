@@ -200,11 +200,8 @@ def _year_to_date(conn: Connection, as_of: date) -> YearToDate:
     current = FiscalYear(whole.label, whole.start, as_of)
     previous = st.fiscal_year(end, whole.end.year - 1)
 
-    def figures(fy: FiscalYear) -> st.YearFigures:
-        return st.YearFigures(fy, tuple(books.balances(conn, as_of=fy.end)),
-                              tuple(books.balances(conn, start=fy.start, as_of=fy.end)))
-
-    statement = st.income_statement(figures(current), figures(previous), end)
+    # The board shows this year only: the previous year's column is left empty, unread.
+    statement = st.income_statement(books.year_figures(conn, current), st.YearFigures(previous, (), ()), end)
     cad = next(cs for cs in statement.currencies if cs.currency == CURRENCY)  # always present
     return YearToDate(
         current, whole.end, cad.totals["income"][0], cad.totals["expenses"][0], cad.totals["surplus"][0],
@@ -240,16 +237,17 @@ def gather(conn: Connection, as_of: date) -> BoardFigures:
             if p.status == "approved":  # approved on or before as_of, not disbursed by then
                 approved.append(r.terms.principal)
     approved_total = sum(approved, ZERO)
+    commitments = list_commitments(conn, as_of=as_of)  # each one's history read and folded once
     signed = [
         SignedUnpaid(v.id, v.party.name, v.state.signed_on, v.state.rest)
-        for v in list_commitments(conn, as_of=as_of)
+        for v in commitments
         if v.state.signed_on is not None and v.state.rest > 0 and v.state.stage != rules.CANCELLED
     ]
     max_share = loans_db.max_borrower_share(conn)
     unpaid_days = int(settings_db.get_setting(conn, settings_db.UNPAID_COMMITMENT_DAYS))
     return BoardFigures(
         as_of=as_of,
-        campaign=campaign_progress(conn, as_of),
+        campaign=campaign_progress(conn, as_of, commitments),
         cash=cash,
         approved_loans=len(approved),
         approved_undisbursed=approved_total,

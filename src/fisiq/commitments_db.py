@@ -519,12 +519,18 @@ def paid_by_party(conn: Connection, as_of: date | None = None) -> dict[int, Deci
     return {int(r.party_id): -from_minor(int(r.total), CUR) for r in conn.execute(query)}
 
 
-def campaign_progress(conn: Connection, as_of: date | None = None) -> rules.Progress:
-    """The campaign as it stood at the end of `as_of` (now, without it)."""
+def campaign_progress(
+    conn: Connection, as_of: date | None = None, commitments: Sequence[CommitmentView] | None = None
+) -> rules.Progress:
+    """The campaign as it stood at the end of `as_of` (now, without it).
+
+    `commitments` is `list_commitments(conn, as_of=as_of)` when the caller has read it already.
+    """
     receivable = balances_by_party(conn, [chart.COMMITMENTS_RECEIVABLE], as_of=as_of)
     paid = paid_by_party(conn, as_of)
     pipeline: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for view in list_commitments(conn, as_of=as_of):
+    views = list_commitments(conn, as_of=as_of) if commitments is None else commitments
+    for view in views:
         if view.state.stage in (rules.PROSPECT, rules.IN_PRINCIPLE):
             pipeline[view.party.id][view.state.stage] += view.state.pledged
     investors = []

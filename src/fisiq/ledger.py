@@ -36,6 +36,7 @@ from fisiq.entries import (
 from fisiq.errors import LedgerError
 from fisiq.money import from_minor
 from fisiq.reports import Balance, RegisterLine
+from fisiq.statements import FiscalYear, YearFigures
 
 
 class _Tables:
@@ -487,6 +488,12 @@ def balances(
         Balance(r.name, chart.AccountType(r.type), r.currency, from_minor(int(r.total), r.currency))
         for r in conn.execute(query)
     ]
+
+
+def year_figures(conn: Connection, year: FiscalYear) -> YearFigures:
+    """One column of the financial statements: balances at the year's end, and its movements."""
+    return YearFigures(year, tuple(balances(conn, as_of=year.end)),
+                       tuple(balances(conn, start=year.start, as_of=year.end)))
 
 
 def balances_by_party(

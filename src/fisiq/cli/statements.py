@@ -23,9 +23,8 @@ from fisiq.cli.common import (
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from sqlalchemy import Connection
 
-    from fisiq.statements import FiscalYear, Statement, YearEnd, YearFigures
+    from fisiq.statements import Statement, YearEnd
 
 Year = Annotated[
     int | None,
@@ -39,19 +38,9 @@ YearEndOpt = Annotated[
 ]
 
 
-def _figures(conn: Connection, year: FiscalYear) -> YearFigures:
-    from fisiq import ledger as books
-    from fisiq.statements import YearFigures
-
-    return YearFigures(
-        year,
-        tuple(books.balances(conn, as_of=year.end)),
-        tuple(books.balances(conn, start=year.start, as_of=year.end)),
-    )
-
-
 def _load(ctx: typer.Context, kind: str, year: int | None, year_end: str | None) -> Statement:
     from fisiq import db, settings_db
+    from fisiq import ledger as books
     from fisiq import statements as st
 
     if year is not None and not 1901 <= year <= 9999:
@@ -60,7 +49,7 @@ def _load(ctx: typer.Context, kind: str, year: int | None, year_end: str | None)
         end: YearEnd = st.parse_year_end(year_end or settings_db.get_setting(conn, settings_db.FISCAL_YEAR_END))
         current = st.fiscal_year(end, year) if year is not None else st.fiscal_year_of(end, today())
         previous = st.fiscal_year(end, current.end.year - 1)
-        figures = _figures(conn, current), _figures(conn, previous)
+        figures = books.year_figures(conn, current), books.year_figures(conn, previous)
     if kind == st.BALANCE_SHEET:
         return st.balance_sheet(*figures, end)
     return st.income_statement(*figures, end)
