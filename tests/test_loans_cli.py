@@ -258,4 +258,10 @@ def test_lending_settings_are_config_settings(fisiq: Run) -> None:
     before = head(fisiq)
     refused(fisiq("config", "set", "loan.max_borrower_share", "150"), "at most 100")
     refused(fisiq("config", "set", "loan.provision_rates", "soon"), "DAYS:PERCENT")
+    refused(fisiq("config", "set", "loan.provision_rates", "[[0, "), "not a list of [days, rate] pairs")
+    refused(fisiq("config", "set", "loan.provision_rates", '[[0, "2"]]'), "from 0 to 1")
     assert head(fisiq) == before
+    # The stored form is accepted as it is shown, and means the same rates.
+    stored = shown["loan.provision_rates"]["value"]
+    ok(fisiq("config", "set", "loan.provision_rates", stored))
+    assert json.loads(ok(fisiq("loan", "limits", "--json")).stdout)["provision_rates"][0] == [0, "0.02"]

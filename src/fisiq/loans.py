@@ -554,6 +554,13 @@ def _check_rates(rates: Sequence[tuple[int, Decimal]]) -> None:
             raise LoanError(f"provision rate {rate!r} for {days} days must be a decimal fraction from 0 to 1")
 
 
+def rates_json(rates: Sequence[tuple[int, Decimal]]) -> str:
+    """Provision rates as the setting stores them: JSON pairs of (days past due, rate as a fraction)."""
+    import json
+
+    return json.dumps([[d, str(r.normalize())] for d, r in rates])
+
+
 def provision_rate(days_past_due: int, rates: Sequence[tuple[int, Decimal]] = DEFAULT_PROVISION_RATES) -> Decimal:
     """The rate of the last bucket whose minimum is at most `days_past_due`."""
     _check_rates(rates)

@@ -242,11 +242,6 @@ def provision_rates(conn: Connection) -> tuple[tuple[int, Decimal], ...]:
     return tuple((int(d), Decimal(r)) for d, r in json.loads(value))
 
 
-def rates_json(rates: Sequence[tuple[int, Decimal]]) -> str:
-    """Provision rates as stored in the setting: JSON pairs of (days past due, rate as a fraction)."""
-    return json.dumps([[d, str(r.normalize())] for d, r in rates])
-
-
 @dataclass(frozen=True, slots=True)
 class LoanSettings:
     max_borrower_share: Decimal
@@ -266,7 +261,7 @@ def set_limits(
         if max_share is not None:
             settings_db.record_setting(conn, MAX_BORROWER_SHARE, str(max_share))
         if rates is not None:
-            settings_db.record_setting(conn, PROVISION_RATES, rates_json(rates))
+            settings_db.record_setting(conn, PROVISION_RATES, loans.rates_json(rates))
         return LoanSettings(max_borrower_share(conn), provision_rates(conn))
 
 

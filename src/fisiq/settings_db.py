@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from decimal import Decimal
 
 from sqlalchemy import Connection, Engine, insert, select
 
 from fisiq.db import utc_now, write_transaction
 from fisiq.errors import FisiqError
+from fisiq.loans import DEFAULT_PROVISION_RATES, provision_rate, rates_json
 from fisiq.models import Setting
 from fisiq.statements import DEFAULT_YEAR_END, parse_year_end
 
@@ -45,24 +47,18 @@ def _share(value: str) -> str:
 
 
 def _rates(value: str) -> str:
-    """Provision rates typed `0:1,1:5,...` (days: percent) or as stored; stored as JSON."""
-    import json
-
-    from fisiq.loans_db import parse_rates, rates_json
+    """Provision rates typed `0:1,1:5,...` (days: percent) or as stored (JSON); stored as JSON."""
+    from fisiq.loans_db import parse_rates
 
     raw = value.strip()
-    if raw.startswith("["):
-        from decimal import Decimal
-
-        pairs = ",".join(f"{d}:{Decimal(r) * 100}" for d, r in json.loads(raw))
-        return rates_json(parse_rates(pairs))
-    return rates_json(parse_rates(raw))
-
-
-def _default_rates() -> str:
-    from fisiq.loans import DEFAULT_PROVISION_RATES
-
-    return json.dumps([[days, str(rate.normalize())] for days, rate in DEFAULT_PROVISION_RATES])
+    if not raw.startswith("["):
+        return rates_json(parse_rates(raw))
+    try:
+        rates = tuple((int(days), Decimal(str(rate))) for days, rate in json.loads(raw))
+    except (ValueError, TypeError, ArithmeticError):
+        raise SettingError(f"{PROVISION_RATES}: {value!r} is not a list of [days, rate] pairs") from None
+    provision_rate(0, rates)  # checks their order and range
+    return rates_json(rates)
 
 
 # key -> (what it is, checker returning the normalized value, default)
@@ -72,7 +68,7 @@ KNOWN: dict[str, tuple[str, Callable[[str], str], str]] = {
                              _days, "180"),
     MAX_BORROWER_SHARE: ("largest share of the capital paid in that one borrower may owe, percent", _share, "10"),
     PROVISION_RATES: ("loan-loss provision rates by days past due, e.g. 0:1,1:5,31:25,91:50,181:100",
-                      _rates, _default_rates()),
+                      _rates, rates_json(DEFAULT_PROVISION_RATES)),
 }
 
 
