@@ -50,10 +50,6 @@ class BackupResult:
     seconds: float
 
 
-def is_sqlite(target: str) -> bool:
-    return not db.is_url(target) or target.startswith("sqlite")
-
-
 def sqlite_path(target: str) -> Path:
     """The file of an SQLite target (a path, or a `sqlite:///` URL)."""
     if not db.is_url(target):

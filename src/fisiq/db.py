@@ -42,6 +42,11 @@ def is_url(target: str) -> bool:
     return "://" in target
 
 
+def is_sqlite(target: str) -> bool:
+    """Whether the target is an SQLite ledger (a file path or a sqlite:// URL)."""
+    return not is_url(target) or target.startswith("sqlite")
+
+
 def display_target(target: str) -> str:
     """The target without any password, for messages."""
     if is_url(target):
@@ -62,7 +67,7 @@ def make_engine(target: str, *, create: bool = False) -> Engine:
     SQLite: WAL, a long busy timeout, foreign keys on, and write transactions that begin
     IMMEDIATE (see `write_transaction`), so two writers queue instead of failing.
     """
-    if is_url(target) and not target.startswith("sqlite"):
+    if not is_sqlite(target):
         engine = create_engine(target, poolclass=NullPool)
         return engine
     if is_url(target):

@@ -27,10 +27,10 @@ def backup(
     Example: fisiq backup backups/fisiq-2019-03-31.db
     """
     from fisiq import backup as store
-    from fisiq.db import display_target
+    from fisiq.db import display_target, is_sqlite
 
     target = target_from(ctx)
-    if store.is_sqlite(target):
+    if is_sqlite(target):
         result = store.backup_sqlite(target, file, force=force)
         if as_json:
             print_json({"file": str(result.path), "entries": result.entries, "head": result.head_hash,
