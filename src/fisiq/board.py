@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 from fisiq import accounts as chart
 from fisiq.commitments import CURRENCY, Progress, figures_json
 from fisiq.loans import borrower_limit
-from fisiq.money import format_money, to_str
+from fisiq.money import format_money, format_percent, to_str
 from fisiq.portfolio import LoanFacts, Portfolio, portfolio_json
 from fisiq.statements import FiscalYear, Line, long_date
 
@@ -308,12 +308,6 @@ def days_text(n: int, lang: str) -> str:
     return f"{count_text(n, lang)} day" + ("" if n == 1 else "s")
 
 
-def percent_text(value: Decimal, lang: str) -> str:
-    """A percentage as given (46.5 -> 46,5 % in French, 46.5% in English; 10 stays 10)."""
-    text = f"{value:f}"
-    return f"{text} %".replace(".", ",") if lang == "fr" else f"{text}%"
-
-
 def alert_message(alert: Alert, lang: str) -> str:
     """The alert in one sentence, in French or English."""
     words = "fr" if lang == "fr" else "en"
@@ -326,7 +320,7 @@ def alert_message(alert: Alert, lang: str) -> str:
             values[key] = days_text(value, words)
         elif key in ("share", "max_share"):
             assert isinstance(value, Decimal)
-            values[key] = percent_text(value, words)
+            values[key] = format_percent(value, words)
         elif isinstance(value, Decimal):
             values[key] = format_money(value, cur, words)
         elif isinstance(value, date):

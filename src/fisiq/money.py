@@ -172,6 +172,12 @@ def to_str(amount: Decimal, currency: str) -> str:
     return str(amount.quantize(quantum(currency)) + Decimal(0))
 
 
+def format_percent(value: Decimal, lang: str = "en") -> str:
+    """A percentage as given (46.5 -> 46,5 % in French, 46.5% in English; 10 stays 10)."""
+    text = f"{value:f}"
+    return f"{text} %".replace(".", ",") if lang == "fr" else f"{text}%"
+
+
 def format_money(amount: Decimal, currency: str = DEFAULT_CURRENCY, lang: str = "en", *, symbol: bool = True) -> str:
     """Print an amount for people: en `465,000.00 $`, fr `465 000,00 $` (Québec style).
 

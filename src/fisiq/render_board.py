@@ -15,10 +15,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from fisiq.board import BoardFigures, alert_message, count_text, percent_text
+from fisiq.board import BoardFigures, alert_message, count_text
 from fisiq.commitments import CURRENCY
 from fisiq.loans import borrower_limit
-from fisiq.money import format_money
+from fisiq.money import format_money, format_percent
 from fisiq.render_campaign import PAID_STYLE, PRINCIPLE_STYLE, REST_STYLE, SIGNED_STYLE, bar
 from fisiq.render_campaign import labels as campaign_labels
 from fisiq.statements import label as statement_label
@@ -117,7 +117,7 @@ def _money(amount: Decimal | None, lang: str, style: str = "") -> Text:
 
 def _ratio(ratio: Decimal, lang: str) -> str:
     """A fraction 0..1 as a percentage with two decimals: 12,50 % / 12.50%."""
-    return percent_text((ratio * 100).quantize(Decimal("0.01")), lang)
+    return format_percent((ratio * 100).quantize(Decimal("0.01")), lang)
 
 
 def _out(console: Console, *parts: object) -> None:
@@ -151,8 +151,8 @@ def _campaign(console: Console, b: BoardFigures, lang: str) -> None:
     bars.add_column()
     for f in rows:
         if f.share_signed is not None and f.share_paid is not None:
-            note = Text(words["of_target"].format(signed=percent_text(f.share_signed, lang),
-                                                  paid=percent_text(f.share_paid, lang)))
+            note = Text(words["of_target"].format(signed=format_percent(f.share_signed, lang),
+                                                  paid=format_percent(f.share_paid, lang)))
         else:
             note = Text(words["no_target"], style="italic bright_black")
         bars.add_row(Text(camp[f.category]), bar(f, BAR_WIDTH), note)
@@ -181,7 +181,7 @@ def _cash(b: BoardFigures, lang: str) -> Table:
     table.add_row("", "")
     table.add_row(words["capital"], _money(b.capital_paid_in, lang))
     limit = borrower_limit(b.capital_paid_in, b.max_borrower_share, CURRENCY)
-    table.add_row(words["limit"].format(share=percent_text(b.max_borrower_share, lang)),
+    table.add_row(words["limit"].format(share=format_percent(b.max_borrower_share, lang)),
                   _money(limit, lang))
     return table
 

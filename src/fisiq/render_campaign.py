@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from fisiq.commitments import CURRENCY, Figures, Progress
-from fisiq.money import format_money
+from fisiq.money import format_money, format_percent
 
 BAR_WIDTH = 30
 PAID_STYLE, SIGNED_STYLE, PRINCIPLE_STYLE, REST_STYLE = "green", "yellow", "cyan", "bright_black"
@@ -81,7 +81,7 @@ def _money(amount: Decimal | None, lang: str) -> Text:
 def _share(value: Decimal | None, lang: str) -> Text:
     if value is None:
         return Text("—")
-    return Text(f"{value} %".replace(".", ",") if lang == "fr" else f"{value}%", style="bold")
+    return Text(format_percent(value, lang), style="bold")
 
 
 def render_progress(console: Console, p: Progress, as_of: str | None, lang: str = "en", *,

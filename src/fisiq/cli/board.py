@@ -29,8 +29,6 @@ from fisiq.cli.common import (
 if TYPE_CHECKING:
     from rich.console import Console
 
-WIDTH = 100  # the report is laid out for 100 columns; exports use exactly that
-
 
 def _check_destination(path: Path, option: str) -> None:
     """Refuse, before reading anything, a destination that cannot be written."""
@@ -68,6 +66,8 @@ def _recording_console() -> Console:
     import io
 
     from rich.console import Console
+
+    from fisiq.render_board import WIDTH  # the report's layout width: exports use exactly that
 
     return Console(record=True, width=WIDTH, file=io.StringIO(), force_terminal=True, color_system="truecolor",
                    highlight=False)
