@@ -38,7 +38,7 @@ from fisiq import accounts as chart
 from fisiq.commitments import CURRENCY, Progress, figures_json
 from fisiq.loans import borrower_limit
 from fisiq.money import format_money, format_percent, to_str
-from fisiq.portfolio import LoanFacts, Portfolio, portfolio_json
+from fisiq.portfolio import Portfolio, portfolio_json
 from fisiq.statements import FiscalYear, Line, long_date
 
 if TYPE_CHECKING:
@@ -223,12 +223,11 @@ def gather(conn: Connection, as_of: date) -> BoardFigures:
     capital = loans_db.capital_paid_in(conn, cad, as_of)
     records = [r for r in loans_db.list_loans(conn) if r.approved_on <= as_of]
     people = loans_db.borrowers(conn)
-    facts, late, approved = [], [], []
+    facts = loans_db.loan_facts(records, people, as_of)
+    late, approved = [], []
     exposures: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for r in records:
-        b = people[r.borrower_id]
-        p = r.position(as_of)
-        facts.append(LoanFacts(r.id, b.id, b.name, b.country, b.region, b.sector, b.women_led, b.youth_led, p))
+    for r, f in zip(records, facts, strict=True):
+        b, p = people[r.borrower_id], f.position
         if p.days_past_due > 0:
             late.append(LateLoan(r.id, b.name, r.currency, p.days_past_due,
                                  p.principal_due_unpaid + p.interest_due_unpaid, p.outstanding_principal))

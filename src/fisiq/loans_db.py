@@ -41,6 +41,7 @@ from fisiq.entries import EntryDraft, Posting
 from fisiq.ledger import ACCOUNT, ENTRY, POSTING, append_entry, as_date, balances, current_user
 from fisiq.models import Loan, LoanEvent, Party
 from fisiq.money import from_minor, to_minor
+from fisiq.portfolio import LoanFacts
 from fisiq.schedule import LoanError, LoanTerms, build_schedule
 
 LOAN = Loan.__table__  # type: ignore[attr-defined]
@@ -640,6 +641,16 @@ def ledger_figures(conn: Connection, loan: LoanRecord, as_of: date | None = None
         "interest_income": -_balance(conn, INTEREST_INCOME, cur, as_of=as_of, link=loan.link),
         "recoveries": -_balance(conn, RECOVERIES, cur, as_of=as_of, link=loan.link),
     }
+
+
+def loan_facts(records: Sequence[LoanRecord], people: dict[int, BorrowerInfo], as_of: date) -> list[LoanFacts]:
+    """Each loan's position at the end of `as_of`, with what the portfolio needs of its borrower."""
+    facts = []
+    for r in records:
+        b = people[r.borrower_id]
+        facts.append(LoanFacts(r.id, b.id, b.name, b.country, b.region, b.sector, b.women_led, b.youth_led,
+                               r.position(as_of)))
+    return facts
 
 
 def portfolio_input(engine: Engine, as_of: date) -> tuple[list[LoanRecord], dict[int, BorrowerInfo]]:

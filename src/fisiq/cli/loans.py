@@ -406,21 +406,16 @@ def portfolio(
 
     Example: fisiq portfolio --as-of 2019-03-31 --lang fr
     """
-    from fisiq.loans_db import portfolio_input
+    from fisiq.loans_db import loan_facts, portfolio_input
     from fisiq.money import check_currency
-    from fisiq.portfolio import LoanFacts, compute, portfolio_json
+    from fisiq.portfolio import compute, portfolio_json
     from fisiq.render_loans import render_portfolio
 
     check_currency(currency)
     day = _date(as_of, "as-of")
     with ledger(ctx) as engine:
         records, people = portfolio_input(engine, day)
-    facts = []
-    for r in records:
-        b = people[r.borrower_id]
-        facts.append(LoanFacts(r.id, b.id, b.name, b.country, b.region, b.sector, b.women_led, b.youth_led,
-                               r.position(day)))
-    figures = compute(facts, day, currency)
+    figures = compute(loan_facts(records, people, day), day, currency)
     if as_json:
         print_json(portfolio_json(figures))
         return
