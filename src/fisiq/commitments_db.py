@@ -37,6 +37,7 @@ from fisiq.ledger import (
     balances_by_party,
     current_user,
     get_entry,
+    in_chunks,
 )
 from fisiq.models import Commitment, CommitmentEvent, Target
 from fisiq.money import from_minor, to_minor
@@ -165,10 +166,8 @@ def _recorded_refs(conn: Connection, refs: Iterable[str]) -> set[str]:
     One query per table and 500 references: a file of 10,000 rows would otherwise ask the
     database three times per row about references that, in a new file, exist nowhere.
     """
-    wanted = sorted(set(refs))
     found: set[str] = set()
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
+    for chunk in in_chunks(refs):
         for column in (COMMITMENT.c.ref, EVENT.c.ref, ENTRY.c.ref):
             found.update(conn.execute(select(column).where(column.in_(chunk))).scalars())
     return found

@@ -159,6 +159,14 @@ def closed_through(conn: Connection) -> date | None:
     return None if value is None else as_date(value)
 
 
+def in_chunks(values: Iterable[str], size: int = 500) -> Iterator[list[str]]:
+    """The distinct values, sorted, `size` at a time: one `IN (...)` query per chunk instead of
+    one query per value, within every engine's limit on bound parameters."""
+    wanted = sorted(set(values))
+    for start in range(0, len(wanted), size):
+        yield wanted[start : start + size]
+
+
 def _resolve_parties(conn: Connection, drafts: Sequence[EntryDraft]) -> tuple[dict[str, int], dict[str, str]]:
     """Each party name the drafts use, mapped to its party id; and the names typed otherwise
     than recorded (an acronym, another case), mapped to the recorded name.
@@ -172,9 +180,7 @@ def _resolve_parties(conn: Connection, drafts: Sequence[EntryDraft]) -> tuple[di
     keys = {name: name_key(name) for name in typed}
     by_name: dict[str, tuple[int, str]] = {}
     by_acronym: dict[str, tuple[int, str]] = {}
-    wanted = sorted(set(keys.values()))
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
+    for chunk in in_chunks(keys.values()):
         rows = conn.execute(
             select(T.PARTY.c.id, T.PARTY.c.name, T.PARTY.c.name_key, T.PARTY.c.acronym_key).where(
                 T.PARTY.c.name_key.in_(chunk) | T.PARTY.c.acronym_key.in_(chunk)
@@ -209,10 +215,8 @@ def _canonical_party_names(draft: EntryDraft, renamed: dict[str, str]) -> EntryD
 
 def _recorded_refs(conn: Connection, refs: Iterable[str]) -> dict[str, int]:
     """Entry ids of the references already recorded, looked up in chunks (one query per 500)."""
-    wanted = sorted(set(refs))
     found: dict[str, int] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
+    for chunk in in_chunks(refs):
         found.update({r.ref: r.id for r in conn.execute(select(T.ENTRY.c.ref, T.ENTRY.c.id).where(T.ENTRY.c.ref.in_(chunk)))})
     return found
 
