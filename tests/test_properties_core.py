@@ -14,11 +14,14 @@ costs a schema and a migration); `HYPOTHESIS_PROFILE=thorough` runs the full cou
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -34,6 +37,7 @@ from fisiq.entries import (
     EntryDraft,
     Posting,
     RecordedEntry,
+    canonical_bytes,
     imbalances,
     reversal_of,
     seal,
@@ -53,6 +57,8 @@ LAST_DAY = date(2026, 12, 31)
 PARTY = Party.__table__  # type: ignore[attr-defined]
 
 Key = tuple[str, str | None, str]  # (account, party, currency)
+# The hash of test_hash_of_a_known_entry_is_unchanged's entry, as fisiq 0.1 computed it.
+KNOWN_HASH = "f7cf54851ebd11eef2a7752dd80c1ea2e9c0f3a37256f444a96a1b05afda4731"
 
 
 # --- strategies --------------------------------------------------------------------------
@@ -476,6 +482,51 @@ def test_chain_verifies_and_any_single_change_is_named(
     assert problem is not None, how
     # the first bad entry is named (an id changed is named by the id it now carries)
     assert problem.entry_id == forged.id, (how, problem)
+
+
+any_text = st.text(max_size=20)  # quotes, backslashes, control and non-BMP characters included
+
+
+@given(
+    draft=drafts(),
+    memo=any_text,
+    ref=st.none() | any_text.filter(bool),
+    link=st.none() | any_text,
+    party=st.none() | any_text,
+    who=any_text,
+    entry_id=st.integers(1, 10**12),
+    reverses=st.none() | st.integers(1, 10**12),
+)
+def test_hash_covers_the_documented_json_byte_for_byte(
+    draft: EntryDraft, memo: str, ref: str | None, link: str | None, party: str | None, who: str,
+    entry_id: int, reverses: int | None,
+) -> None:
+    """The hashed bytes are json.dumps of the documented list (docs/accounting.md), UTF-8.
+
+    `_canonical` writes that JSON by hand for speed; a ledger recorded by any version verifies
+    only if both agree on every character.
+    """
+    postings = (replace(draft.postings[0], party=party), *draft.postings[1:])
+    draft = replace(draft, memo=memo, ref=ref, link=link, reverses=reverses, postings=postings)
+    entry = seal(draft, entry_id, GENESIS_HASH, who, "2026-11-28T04:00:00.123456Z")
+    documented = [
+        1, entry_id, draft.date.isoformat(), memo, draft.kind, ref, link, reverses, who,
+        "2026-11-28T04:00:00.123456Z", GENESIS_HASH,
+        [[p.account, p.party, p.currency, to_minor(p.amount, p.currency)] for p in postings],
+    ]
+    expected = json.dumps(documented, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    assert canonical_bytes(entry) == expected
+    assert entry.hash == hashlib.sha256(expected).hexdigest()
+
+
+def test_hash_of_a_known_entry_is_unchanged() -> None:
+    """A fixed entry hashes as every fisiq version so far has hashed it (stored ledgers rely on it)."""
+    draft = EntryDraft(date(2018, 3, 23), 'Capital «FISIQ» "tranche 1"\n',
+                       (Posting("Assets:Cash", Decimal("465000.00"), "CAD"),
+                        Posting("Equity:Paid-In-Capital", Decimal("-465000.00"), "CAD", "Fondaction")),
+                       kind="commitment-payment", ref="csv:7", link="commitment:3")
+    entry = seal(draft, 42, GENESIS_HASH, "agnès", "2026-11-28T04:00:00.123456Z")
+    assert entry.hash == KNOWN_HASH
 
 
 def _column_change(rng: st.DataObject, conn: sqlite3.Connection, head: int) -> tuple[str, str, object, int]:
