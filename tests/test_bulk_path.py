@@ -7,6 +7,8 @@ and the ledger is as it was.
 
 from __future__ import annotations
 
+import threading
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -18,7 +20,11 @@ from fisiq.entries import EntryDraft, EntryError, Posting
 from fisiq.errors import LedgerError
 
 D = Decimal
-BATCH = 2500  # postings over three statements, entries over two
+BATCH = 2500  # postings over three statements, entries over two; two of the writer's sub-batches
+
+
+def writer_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "fisiq-writer"]
 
 
 def drafts(count: int, *, start: int = 1, ref_prefix: str = "B") -> list[EntryDraft]:
@@ -65,6 +71,7 @@ def test_a_refusal_anywhere_in_a_large_batch_writes_nothing(engine: Engine, posi
     with pytest.raises(EntryError, match="does not balance"), db.write_transaction(engine) as conn:
         ledger.append_entries(conn, batch)
     assert counts(engine) == before
+    assert not writer_threads()
 
 
 def test_a_failed_insert_midway_writes_nothing(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -82,8 +89,50 @@ def test_a_failed_insert_midway_writes_nothing(engine: Engine, monkeypatch: pyte
     monkeypatch.setattr(ledger, "_insert", failing_entries)
     with pytest.raises(OSError, match="disk full"), db.write_transaction(engine) as conn:
         ledger.append_entries(conn, drafts(BATCH))
-    assert tables == ["posting", "entry"]
+    assert tables == ["posting", "entry"]  # the writer stops at the first failure
     assert counts(engine) == before
+    assert not writer_threads()
+
+
+def test_a_failed_insert_in_a_later_sub_batch_writes_nothing(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first sub-batch went in on the writer thread; the second fails there: the error
+    reaches the caller, the thread ends, and the transaction takes everything back."""
+    before = counts(engine)
+    real = ledger._insert
+    calls = []
+
+    def second_entries_fail(conn: object, table: object, columns: object, rows: list[tuple[object, ...]]) -> None:
+        calls.append(table.name)  # type: ignore[attr-defined]
+        if calls.count("entry") == 2:
+            raise OSError("disk full")
+        real(conn, table, columns, rows)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ledger, "_insert", second_entries_fail)
+    with pytest.raises(OSError, match="disk full"), db.write_transaction(engine) as conn:
+        ledger.append_entries(conn, drafts(BATCH))
+    assert calls == ["posting", "entry", "posting", "entry"]
+    assert counts(engine) == before
+    assert not writer_threads()
+
+
+def test_a_period_closed_inside_a_large_batch_binds_the_rest_of_it(engine: Engine) -> None:
+    """A close in the batch refuses, with the usual message, a later draft dated inside it and
+    a reversal of the close itself; nothing of the batch is written."""
+    close = EntryDraft(date(2017, 12, 31), "close 2017", (), kind="period-close")  # the bulk drafts are in 2018
+    early = drafts(1, start=7, ref_prefix="LATE")[0]
+    undo = EntryDraft(date(2018, 12, 31), "undo the close", drafts(1, start=9)[0].postings, kind="reversal",
+                      reverses=2101)
+    for late, refusal in (
+        (replace(early, date=date(2017, 11, 30)), "inside a closed period"),
+        (undo, "entry 2101 is a period close; it cannot be reversed"),
+    ):
+        batch = drafts(BATCH)
+        batch.insert(2100, close)  # entry 2101, in the writer's second sub-batch
+        batch.insert(2200, late)
+        before = counts(engine)
+        with pytest.raises(LedgerError, match=refusal), db.write_transaction(engine) as conn:
+            ledger.append_entries(conn, batch)
+        assert counts(engine) == before
 
 
 def test_replays_and_reversals_inside_a_large_batch(engine: Engine) -> None:
