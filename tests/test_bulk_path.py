@@ -176,3 +176,25 @@ def test_statements_stay_within_the_sqlites_parameter_limit(engine: Engine) -> N
         results = ledger.append_entries(conn, drafts(BATCH))
     assert len(results) == BATCH
     assert counts(engine)[:2] == (BATCH, 2 * BATCH)
+
+
+def test_the_garbage_collector_is_left_as_it_was_found(engine: Engine) -> None:
+    """The bulk path pauses Python's cyclic collector; it must give it back, even on failure,
+    and must not turn it on for a caller that had it off."""
+    import gc
+
+    assert gc.isenabled()
+    with db.write_transaction(engine) as conn:
+        ledger.append_entries(conn, drafts(10))
+    assert gc.isenabled()
+    broken = EntryDraft(date(2018, 1, 1), "broken", (Posting("Assets:Cash", D("1")), Posting("Equity:Paid-In-Capital", D("-2"))))
+    with pytest.raises(EntryError), db.write_transaction(engine) as conn:
+        ledger.append_entries(conn, [*drafts(5, start=50), broken])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with db.write_transaction(engine) as conn:
+            ledger.append_entries(conn, drafts(10, start=100))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
