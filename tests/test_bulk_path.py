@@ -198,3 +198,33 @@ def test_the_garbage_collector_is_left_as_it_was_found(engine: Engine) -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_writer_failure_seen_at_the_last_hand_over_ends_the_thread(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first sub-batch fails on the writer while the caller seals the last, partial one:
+    the caller meets the error when it hands that one over, and the thread still ends (a
+    thread left waiting would keep `fisiq import` from exiting)."""
+    before = counts(engine)
+
+    def failing(conn: object, table: object, columns: object, rows: list[tuple[object, ...]]) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ledger, "_insert", failing)
+    with pytest.raises(OSError, match="disk full"), db.write_transaction(engine) as conn:
+        ledger.append_entries(conn, drafts(2 * 2000 - 1))
+    assert not writer_threads()
+    assert counts(engine) == before
+
+
+@pytest.mark.parametrize("size", [3, BATCH])
+def test_reversing_an_id_beyond_any_column_is_no_entry(engine: Engine, size: int) -> None:
+    """An id no engine could store (2**40, 2**63) is refused as any missing entry, on both engines."""
+    first = drafts(size)
+    with db.write_transaction(engine) as conn:
+        ledger.append_entries(conn, first)
+    before = counts(engine)
+    for target in (2**40, 2**63, 0, 2 * size + 1):  # the last: the undo itself
+        undo = EntryDraft(date(2018, 12, 31), "undo", drafts(1, start=3)[0].postings, kind="reversal", reverses=target)
+        with pytest.raises(LedgerError, match=f"there is no entry {target}"), db.write_transaction(engine) as conn:
+            ledger.append_entries(conn, [*drafts(size, start=10**6), undo])
+        assert counts(engine) == before

@@ -187,10 +187,16 @@ def test_restore_refuses_altered_truncated_and_partial_files(ledgers: Any, tmp_p
         "truncated": "".join(lines[:-2]),
         "no checkpoint": "".join(lines[:-1]),
         "dropped entry": "".join(line for line in lines if '"id":1,' not in line),
+        # values of the wrong JSON type, which the hash cannot be computed over as they are
+        "number as ref": "".join(line.replace('"ref":"MRIF-1"', '"ref":5') for line in lines),
+        "true as reverses": "".join(line.replace('"reverses":null', '"reverses":true', 1)
+                                    if '"id":1,' in line else line for line in lines),
     }
     messages = {"altered": "does not match its hash", "truncated": "no checkpoint",
-                "no checkpoint": "no checkpoint", "dropped entry": "entry 1 was expected"}
+                "no checkpoint": "no checkpoint", "dropped entry": "entry 1 was expected",
+                "number as ref": "wrong field types", "true as reverses": "wrong field types"}
     for name, text in cases.items():
+        assert text != "".join(lines), name
         bad = tmp_path / f"{name.replace(' ', '-')}.jsonl"
         bad.write_text(text, encoding="utf-8")
         target = ledgers.target()

@@ -92,9 +92,17 @@ def _entry(doc: Any, where: str) -> RecordedEntry:
         raise RestoreError(f"{where}: not a fisiq entry ({type(exc).__name__}: {exc})") from None
     except (MoneyError, EntryError) as exc:
         raise RestoreError(f"{where}: {exc}") from None
-    if not isinstance(entry.id, int) or not all(isinstance(v, str) for v in (
-        entry.memo, entry.kind, entry.recorded_by, entry.recorded_at, entry.prev_hash, entry.hash,
-    )):
+    # The hash is computed over these values as they are: a number where text belongs (or
+    # true where a number belongs) must be named here, not fail inside the hashing.
+    def whole(v: object) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    texts = (entry.memo, entry.kind, entry.recorded_by, entry.recorded_at, entry.prev_hash, entry.hash,
+             *(p.account for p in entry.postings))
+    optional_texts = (entry.ref, entry.link, *(p.party for p in entry.postings))
+    if (not whole(entry.id) or not (entry.reverses is None or whole(entry.reverses))
+            or not all(isinstance(v, str) for v in texts)
+            or not all(v is None or isinstance(v, str) for v in optional_texts)):
         raise RestoreError(f"{where}: not a fisiq entry (wrong field types)")
     return entry
 

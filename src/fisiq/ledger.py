@@ -300,9 +300,11 @@ def _append_entries(conn: Connection, drafts: Sequence[EntryDraft], who: str) ->
     known = account_ids(conn)
     party_ids, renamed = _resolve_parties(conn, drafts)
     recorded_refs = _recorded_refs(conn, (d.ref for d in drafts if d.ref is not None))
-    reversible = _Reversible.read(conn, (d.reverses for d in drafts if d.reverses is not None))
     closed = closed_through(conn)
     head_id, head_hash = chain_head(conn)
+    # Only ids that are recorded: others are the batch's own or do not exist (check() says
+    # so), and an id beyond the column's range would fail in the query.
+    reversible = _Reversible.read(conn, (d.reverses for d in drafts if d.reverses is not None and 0 < d.reverses <= head_id))
     now = utc_now()
     results: list[Recorded] = []
     posting_rows: list[tuple[object, ...]] = []
@@ -355,15 +357,15 @@ def _append_entries(conn: Connection, drafts: Sequence[EntryDraft], who: str) ->
                 posting_rows, entry_rows = [], []
             elif writer is not None and head_id % 64 == 0:
                 time.sleep(0)  # see _Writer
+        if writer is None:
+            _insert_rows(conn, posting_rows, entry_rows)
+        else:
+            writer.put(posting_rows, entry_rows)
+            writer.finish()
     except BaseException:
         if writer is not None:
             writer.stop()
         raise
-    if writer is None:
-        _insert_rows(conn, posting_rows, entry_rows)
-    else:
-        writer.put(posting_rows, entry_rows)
-        writer.finish()
     return results
 
 
@@ -417,10 +419,14 @@ class _Writer:
             raise self._error
 
     def stop(self) -> None:
-        """Wait for the thread to end (the caller is raising; its transaction will roll back)."""
+        """Wait for the thread to end (the caller is raising; its transaction will roll back).
+
+        Safe to call after `finish` or a failed `put`, and more than once.
+        """
         self._stopped = True  # what is still queued is skipped
-        self._queue.put(None)
-        self._thread.join()
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
 
 
 POSTING_COLUMNS = ("entry_id", "line", "entry_date", "account_id", "party_id", "currency", "amount")
