@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -52,6 +53,22 @@ def test_refused_entries_write_nothing(engine: Engine, postings: tuple[Posting, 
     with pytest.raises(EntryError, match=fragment):
         ledger.record_entry(engine, EntryDraft(date(2018, 6, 1), "bad", postings))
     assert head(engine) == before
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "fragment"),
+    [("memo", "m" * 501, "memo is longer than 500"), ("ref", "r" * 201, "reference must be 1 to 200"),
+     ("ref", "", "reference must be 1 to 200"), ("link", "loan:" + "7" * 56, "link is longer than 60"),
+     ("kind", "k" * 41, "not a lower-case word")],
+)
+def test_text_beyond_its_column_is_refused_before_the_database(engine: Engine, field: str, value: str,
+                                                               fragment: str) -> None:
+    """One clear line on every engine, not a PostgreSQL DataError (SQLite would store it)."""
+    before = head(engine)
+    with pytest.raises(EntryError, match=fragment):
+        ledger.record_entry(engine, replace(draft(), **{field: value}))
+    assert head(engine) == before
+    ledger.record_entry(engine, replace(draft(), **{field: value[:-1] or "r"}))  # one less fits
 
 
 def test_reference_is_an_idempotency_key(engine: Engine) -> None:

@@ -25,6 +25,7 @@ MANUAL = "manual"
 _KIND = re.compile(r"^[a-z][a-z-]{0,39}$")
 MAX_MEMO = 500
 MAX_REF = 200
+MAX_LINK = 60  # the column's width; links are made by fisiq ("loan:7"), or come from a restore file
 
 
 class EntryError(FisiqError):
@@ -155,6 +156,8 @@ def validate_entry(draft: EntryDraft, known_accounts: Collection[str] | None = N
         raise EntryError(f"memo is longer than {MAX_MEMO} characters")
     if draft.ref is not None and not (0 < len(draft.ref) <= MAX_REF):
         raise EntryError(f"reference must be 1 to {MAX_REF} characters")
+    if draft.link is not None and len(draft.link) > MAX_LINK:
+        raise EntryError(f"link is longer than {MAX_LINK} characters")
     if draft.kind == PERIOD_CLOSE:
         if draft.postings:
             raise EntryError("a period close carries no postings")

@@ -426,7 +426,13 @@ class _Writer:
         self._stopped = True  # what is still queued is skipped
         if self._thread.is_alive():
             self._queue.put(None)
-            self._thread.join()
+        while self._thread.is_alive():
+            # A second Ctrl-C must not let the rollback start while the writer is inside a
+            # statement on the same connection; it ends within one statement.
+            try:
+                self._thread.join()
+            except KeyboardInterrupt:
+                continue
 
 
 POSTING_COLUMNS = ("entry_id", "line", "entry_date", "account_id", "party_id", "currency", "amount")
