@@ -222,12 +222,13 @@ def _canonical_party_names(draft: EntryDraft, renamed: dict[str, str]) -> EntryD
 
 
 def _recorded_refs(conn: Connection, refs: Iterable[str]) -> dict[str, RecordedEntry]:
-    """The entries already recorded under these references, found in chunks (one query per 500)."""
-    ids: dict[str, int] = {}
+    """The entries already recorded under these references: two queries per 500 references."""
+    found: dict[str, RecordedEntry] = {}
     for chunk in in_chunks(refs):
-        ids.update({r.ref: r.id for r in conn.execute(select(T.ENTRY.c.ref, T.ENTRY.c.id).where(T.ENTRY.c.ref.in_(chunk)))})
-    found = {ref: get_entry(conn, entry_id) for ref, entry_id in ids.items()}
-    return {ref: entry for ref, entry in found.items() if entry is not None}
+        matched = T.ENTRY.c.ref.in_(chunk)
+        by_ref = _with_postings(conn, matched, T.POSTING.c.entry_id.in_(select(T.ENTRY.c.id).where(matched)))
+        found.update({e.ref: e for e in by_ref if e.ref is not None})
+    return found
 
 
 @dataclass
@@ -575,12 +576,19 @@ def iter_entries(
         if end is not None:
             conds.append(T.ENTRY.c.date <= end)
             pconds.append(T.POSTING.c.entry_date <= end)
-        by_entry: dict[int, list[object]] = defaultdict(list)
-        for p in conn.execute(_posting_query().where(and_(*pconds))):
-            by_entry[p.entry_id].append(p)
-        for row in conn.execute(_entry_query().where(and_(*conds))):
-            yield _build(row, by_entry.get(row.id, []))
+        yield from _with_postings(conn, and_(*conds), and_(*pconds))
         low = top + 1
+
+
+def _with_postings(conn: Connection, entry_filter: Any, posting_filter: Any) -> Iterator[RecordedEntry]:
+    """The entries `entry_filter` selects, in chain order, with their postings, read in one
+    query (`posting_filter` selects at least theirs). Entry rows are read one at a time, so a
+    stored value that cannot be read is met at its own entry (`verify` names it)."""
+    by_entry: dict[int, list[object]] = defaultdict(list)
+    for p in conn.execute(_posting_query().where(posting_filter)):
+        by_entry[p.entry_id].append(p)
+    for row in conn.execute(_entry_query().where(entry_filter)):
+        yield _build(row, by_entry.get(row.id, []))
 
 
 # The columns a balance reads, as light table clauses: the most asked question (trial balance,
