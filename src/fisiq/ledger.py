@@ -314,6 +314,7 @@ def _append_entries(conn: Connection, drafts: Sequence[EntryDraft], who: str) ->
     refs_in_batch: dict[str, RecordedEntry] = {}
     # From here on the connection belongs to the writer: the loop makes no query.
     writer = _Writer(conn) if len(drafts) > _Writer.ROWS else None
+    put_at = _Writer.FIRST_ROWS
     try:
         for raw in drafts:
             minors = validate_entry(raw, known)
@@ -353,9 +354,10 @@ def _append_entries(conn: Connection, drafts: Sequence[EntryDraft], who: str) ->
                  entry.recorded_by, entry.recorded_at, entry.prev_hash, entry.hash)
             )
             results.append(Recorded(entry, created=True))
-            if writer is not None and len(entry_rows) == _Writer.ROWS:
+            if writer is not None and len(entry_rows) == put_at:
                 writer.put(posting_rows, entry_rows)
                 posting_rows, entry_rows = [], []
+                put_at = _Writer.ROWS
             elif writer is not None and head_id % 64 == 0:
                 time.sleep(0)  # see _Writer
         if writer is None:
@@ -389,6 +391,9 @@ class _Writer:
     """
 
     ROWS = 2000
+    # The first rows go sooner: until they are sealed the database has nothing to do, and
+    # with 2,000 that idle start was a tenth of a 10,000-entry batch here.
+    FIRST_ROWS = 250
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
