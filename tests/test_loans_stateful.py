@@ -1,12 +1,14 @@
 """A state machine over the loan lifecycle, on the real ledger.
 
 Hypothesis picks moves — approve, disburse, accrue, repay, prepay, reschedule, provision,
-write off, recover, and refused moves (overpayment, a second disbursement, repaying a loan
-not disbursed or written off, recovering more than was written off, disbursing beyond the
-cash or the borrower limit) — all dated on a clock that only moves forward. After each step
-it checks the loan's figures (folded from its events by `fisiq.loans`) against the ledger's
-balances for its borrower and its entries, the fund's cash against a tiny model, and that
-the trial balance is zero. A refused move must raise a LoanError and write nothing.
+write off, recover, undo a loan's latest event with a reversing entry, and refused moves
+(overpayment, a second disbursement, repaying a loan not disbursed or written off,
+recovering more than was written off, disbursing beyond the cash or the borrower limit,
+reversing an event that a later one depends on) — all dated on a clock that only moves
+forward. After each step it checks the loan's figures (folded from its events by
+`fisiq.loans`) against the ledger's balances for its borrower and its entries, the fund's
+cash against a tiny model, and that the trial balance is zero. A refused move must raise a
+LoanError (LedgerError for a reversal) and write nothing.
 
 Quick by default (15 examples of 20 steps per engine); HYPOTHESIS_PROFILE=thorough for more.
 """
@@ -32,7 +34,8 @@ from sqlalchemy import Engine
 
 from _loans_support import add_capital, add_party, balance, chain_head, trial_total
 from conftest import PG_URL, LedgerFactory, _initialise
-from fisiq import db, loans_db
+from fisiq import db, ledger, loans_db
+from fisiq.errors import LedgerError
 from fisiq.schedule import LoanError, LoanTerms
 
 D = Decimal
@@ -195,6 +198,38 @@ class LoanMachine(RuleBasedStateMachine):
         amount = (room / 2).quantize(D("0.01")) or room
         loans_db.recover(self.engine, loan.id, amount, self.clock)
         self.cash += amount
+
+    @precondition(lambda self: self.loans)
+    @rule(i=st.integers(0, 3), latest=st.booleans())
+    def reverse(self, i: int, latest: bool) -> None:
+        """Undo a loan's latest event with `fisiq entry reverse` (dated as the event: a mistake);
+        an earlier one, or one before a reschedule, is refused."""
+        loan = self.loan(i)
+        live = loan.live_events()
+        with_entries = [e for e in live if e.entry_id is not None]
+        if not with_entries:
+            return
+        target = with_entries[-1] if latest else with_entries[0]
+        if target is not live[-1]:  # a later event still counts: an entry, or a reschedule
+            before = chain_head(self.engine)
+            with pytest.raises(LedgerError, match=r"latest first|cannot be undone"):
+                ledger.reverse_entry(self.engine, target.entry_id, target.date)  # type: ignore[arg-type]
+            assert chain_head(self.engine) == before
+            return
+        cash = {"disbursed": target.amount, "repaid": -(target.amount or 0), "recovered": -(target.amount or 0)}
+        change = D(cash.get(target.kind) or 0)
+        if self.cash + change < 0:
+            return  # the money went out again since; undoing its receipt is not this test's subject
+        ledger.reverse_entry(self.engine, target.entry_id, target.date)  # type: ignore[arg-type]
+        self.cash += change
+        # Nothing was posted for the loan after its latest event: its interest is posted
+        # through that day (the day before, for an interest posting undone).
+        if target.kind == "disbursed":
+            del self.posted_through[loan.id]
+        elif target.kind == "interest":
+            self.posted_through[loan.id] = target.date - timedelta(days=1)
+        else:
+            self.posted_through[loan.id] = target.date
 
     # what must always hold
 

@@ -55,7 +55,10 @@ class _Tables:
     fast. `T.ENTRY` is the real `Table`, usable anywhere SQLAlchemy takes one.
     """
 
-    _MODELS: ClassVar[dict[str, str]] = {"ACCOUNT": "Account", "ENTRY": "Entry", "POSTING": "Posting", "PARTY": "Party"}
+    _MODELS: ClassVar[dict[str, str]] = {
+        "ACCOUNT": "Account", "ENTRY": "Entry", "POSTING": "Posting", "PARTY": "Party", "LOAN_EVENT": "LoanEvent",
+        "COMMITMENT_EVENT": "CommitmentEvent",
+    }
 
     def __getattr__(self, name: str) -> Any:
         if name not in self._MODELS:
@@ -231,13 +234,41 @@ def _recorded_refs(conn: Connection, refs: Iterable[str]) -> dict[str, RecordedE
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class _LoanEventFact:
+    id: int
+    loan_id: int
+    kind: str
+    date: date
+    entry_id: int | None
+    reversed: bool  # its entry is reversed by a recorded entry
+
+
+# How `fisiq entry reverse` names a loan event in its messages.
+_LOAN_EVENT_NAMES = {
+    "disbursed": "disbursement", "repaid": "repayment", "interest": "interest posting",
+    "rescheduled": "reschedule", "written-off": "write-off", "recovered": "recovery",
+}
+
+
 @dataclass
 class _Reversible:
     """What decides whether a draft may reverse an entry: the recorded kinds and reversals of
-    the entries the batch reverses, and what the batch itself has added so far."""
+    the entries the batch reverses, and what the batch itself has added so far.
+
+    An entry that records a loan's event is reversed only when no later event of that loan
+    still counts. A loan is its events folded in order (each repayment's split between
+    interest and principal depends on those before it), so a reversal in the middle would
+    leave the loan's figures apart from its entries; they are undone latest first.
+    """
 
     kinds: dict[int, str]  # entry id -> kind, for the recorded entries the batch reverses
     reversed_by: dict[int, int]  # entry id -> the recorded entry that reverses it
+    # entry id -> (the entry it reverses, what that one records, the command that records it)
+    # when that one is a loan's or a commitment's event
+    reverses_an_event: dict[int, tuple[int, str, str]] = field(default_factory=dict)
+    loan_events: dict[int, _LoanEventFact] = field(default_factory=dict)  # entry id -> its loan event
+    loans: dict[int, list[_LoanEventFact]] = field(default_factory=dict)  # loan id -> its events, in order
     closes_in_batch: set[int] = field(default_factory=set)
     reversed_in_batch: set[int] = field(default_factory=set)
 
@@ -245,14 +276,45 @@ class _Reversible:
     def read(cls, conn: Connection, targets: Iterable[int]) -> _Reversible:
         kinds: dict[int, str] = {}
         reversed_by: dict[int, int] = {}
+        loan_ids: set[int] = set()
+        reverses: dict[int, int] = {}
         for chunk in in_chunks(targets):
-            kinds.update({r.id: r.kind for r in conn.execute(select(T.ENTRY.c.id, T.ENTRY.c.kind).where(T.ENTRY.c.id.in_(chunk)))})
+            for r in conn.execute(select(T.ENTRY.c.id, T.ENTRY.c.kind, T.ENTRY.c.reverses).where(T.ENTRY.c.id.in_(chunk))):
+                kinds[r.id] = r.kind
+                if r.reverses is not None:
+                    reverses[r.reverses] = r.id
             reversed_by.update({r.reverses: r.id for r in conn.execute(
                 select(T.ENTRY.c.reverses, T.ENTRY.c.id).where(T.ENTRY.c.reverses.in_(chunk)))})
-        return cls(kinds, reversed_by)
+            loan_ids.update(conn.execute(
+                select(T.LOAN_EVENT.c.loan_id).where(T.LOAN_EVENT.c.entry_id.in_(chunk)).distinct()).scalars())
+        facts = cls(kinds, reversed_by)
+        for chunk in in_chunks(sorted(reverses)):
+            for r in conn.execute(select(T.LOAN_EVENT.c.entry_id, T.LOAN_EVENT.c.loan_id, T.LOAN_EVENT.c.kind)
+                                  .where(T.LOAN_EVENT.c.entry_id.in_(chunk))):
+                what = f"loan {r.loan_id}'s {_LOAN_EVENT_NAMES.get(r.kind, r.kind)}"
+                facts.reverses_an_event[reverses[r.entry_id]] = (r.entry_id, what, "fisiq loan")
+            for r in conn.execute(select(T.COMMITMENT_EVENT.c.entry_id, T.COMMITMENT_EVENT.c.commitment_id)
+                                  .where(T.COMMITMENT_EVENT.c.entry_id.in_(chunk))):
+                what = f"an event of commitment {r.commitment_id}"
+                facts.reverses_an_event[reverses[r.entry_id]] = (r.entry_id, what, "fisiq commitment")
+        for chunk in in_chunks(sorted(loan_ids)):
+            reversal = T.ENTRY.alias("reversal")
+            rows = conn.execute(
+                select(T.LOAN_EVENT.c.id, T.LOAN_EVENT.c.loan_id, T.LOAN_EVENT.c.kind, T.LOAN_EVENT.c.date,
+                       T.LOAN_EVENT.c.entry_id, reversal.c.id.label("reversed_by"))
+                .outerjoin(reversal, reversal.c.reverses == T.LOAN_EVENT.c.entry_id)
+                .where(T.LOAN_EVENT.c.loan_id.in_(chunk)).order_by(T.LOAN_EVENT.c.id)
+            )
+            for r in rows:
+                fact = _LoanEventFact(r.id, r.loan_id, r.kind, as_date(r.date), r.entry_id, r.reversed_by is not None)
+                facts.loans.setdefault(fact.loan_id, []).append(fact)
+                if fact.entry_id is not None:
+                    facts.loan_events[fact.entry_id] = fact
+        return facts
 
     def check(self, entry_id: int, head_id: int) -> None:
-        """Raise LedgerError unless entry `entry_id` exists, is not reversed, and is no period close."""
+        """Raise LedgerError unless entry `entry_id` exists, is not reversed, is no period
+        close, and is not a loan's event with a later one that still counts."""
         if not (0 < entry_id <= head_id):
             raise LedgerError(f"there is no entry {entry_id}")
         if entry_id in self.reversed_by or entry_id in self.reversed_in_batch:
@@ -260,6 +322,29 @@ class _Reversible:
             raise LedgerError(f"entry {entry_id} is already reversed (by entry {by})")
         if self.kinds.get(entry_id) == PERIOD_CLOSE or entry_id in self.closes_in_batch:
             raise LedgerError(f"entry {entry_id} is a period close; it cannot be reversed")
+        if entry_id in self.reverses_an_event:
+            # The loan or commitment would still count the event as undone; the books would not.
+            original, what, command = self.reverses_an_event[entry_id]
+            raise LedgerError(
+                f"entry {entry_id} reverses entry {original} ({what}) and cannot itself be reversed; "
+                f"record the event again with `{command}`"
+            )
+        event = self.loan_events.get(entry_id)
+        if event is None:
+            return
+        later = [e for e in self.loans[event.loan_id] if e.id > event.id and not e.reversed
+                 and (e.entry_id is None or e.entry_id not in self.reversed_in_batch)]
+        if not later:
+            return
+        this = f"entry {entry_id} is loan {event.loan_id}'s {_LOAN_EVENT_NAMES.get(event.kind, event.kind)} of {event.date}"
+        lasting = [e for e in later if e.entry_id is None]  # a reschedule: no entry to reverse
+        if lasting:
+            raise LedgerError(
+                f"{this}; the loan's {_LOAN_EVENT_NAMES.get(lasting[-1].kind, lasting[-1].kind)} of "
+                f"{lasting[-1].date} came after it and cannot be undone, so neither can this entry"
+            )
+        entries = ", ".join(str(e.entry_id) for e in reversed(later))
+        raise LedgerError(f"{this}; reverse the loan's later entries first, latest first: {entries}")
 
 
 def append_entries(

@@ -67,6 +67,9 @@ _DOMAIN_KINDS = ("disbursed", "repaid", "rescheduled", "written-off", "recovered
 # --- what is read ---------------------------------------------------------------------------
 
 
+_Date = date  # EventRow has a field named `date`
+
+
 @dataclass(frozen=True, slots=True)
 class EventRow:
     id: int
@@ -76,6 +79,12 @@ class EventRow:
     entry_id: int | None
     details: dict[str, Any]
     ref: str | None
+    reversed_by: int | None = None  # the entry that reverses this event's entry
+    reversed_on: _Date | None = None  # and its date
+
+    def counts(self, as_of: _Date | None = None) -> bool:
+        """False once the event's entry is reversed (as of `as_of`; None: any reversal)."""
+        return self.reversed_on is None or (as_of is not None and self.reversed_on > as_of)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +108,14 @@ class LoanRecord:
     def link(self) -> str:
         return f"loan:{self.id}"
 
-    def domain_events(self) -> list[loans.LoanEvent]:
+    def live_events(self, as_of: date | None = None) -> list[EventRow]:
+        """The events that count: an event whose entry was reversed (`fisiq entry reverse`)
+        no longer does, from the reversal's date on (`as_of` None: every reversal counts)."""
+        return [e for e in self.events if e.counts(as_of)]
+
+    def domain_events(self, as_of: date | None = None) -> list[loans.LoanEvent]:
         out: list[loans.LoanEvent] = []
-        for e in self.events:
+        for e in self.live_events(as_of):
             if e.kind == "disbursed":
                 out.append(loans.Disbursed(e.date, _amount(e)))
             elif e.kind == "repaid":
@@ -115,18 +129,28 @@ class LoanRecord:
         return out
 
     def posted_interest(self) -> dict[int, date]:
-        """Installment number -> due date of the interest already posted."""
-        return {int(e.details["installment"]): e.date for e in self.events if e.kind == "interest"}
+        """Installment number -> due date of the interest already posted (and not reversed)."""
+        return {int(e.details["installment"]): e.date for e in self.live_events() if e.kind == "interest"}
+
+    def interest_ref(self, installment: int) -> str:
+        """The ref that posts an installment's interest once: a reversed posting keeps its
+        ref, so a posting after it gets the next in `loan-N-interest-K`, `...-K-repost-1`, ..."""
+        reversed_before = sum(
+            1 for e in self.events
+            if e.kind == "interest" and not e.counts() and int(e.details["installment"]) == installment
+        )
+        base = f"loan-{self.id}-interest-{installment}"
+        return f"{base}-repost-{reversed_before}" if reversed_before else base
 
     def last_event_date(self) -> date | None:
-        dates = [e.date for e in self.events if e.kind in _DOMAIN_KINDS]
+        dates = [e.date for e in self.live_events() if e.kind in _DOMAIN_KINDS]
         return max(dates) if dates else None
 
-    def disbursed_on(self) -> date | None:
-        return next((e.date for e in self.events if e.kind == "disbursed"), None)
+    def disbursed_on(self, as_of: date | None = None) -> date | None:
+        return next((e.date for e in self.live_events(as_of) if e.kind == "disbursed"), None)
 
     def position(self, as_of: date) -> loans.Position:
-        return loans.loan_position(self.terms, self.domain_events(), as_of)
+        return loans.loan_position(self.terms, self.domain_events(as_of), as_of)
 
 
 def _amount(e: EventRow) -> Decimal:
@@ -154,13 +178,20 @@ def _record(conn: Connection, row: Any, borrower: str) -> LoanRecord:
         from_minor(int(row.principal), row.currency), row.currency, Decimal(row.annual_rate), int(row.term),
         as_date(row.first_due), row.frequency, row.method, int(row.grace),
     )
+    reversal = ENTRY.alias("reversal")
+    query = (
+        select(EVENT, reversal.c.id.label("reversed_by"), reversal.c.date.label("reversed_on"))
+        .outerjoin(reversal, reversal.c.reverses == EVENT.c.entry_id)
+        .where(EVENT.c.loan_id == row.id).order_by(EVENT.c.id)
+    )
     events = tuple(
         EventRow(
             e.id, e.kind, as_date(e.date),
             from_minor(int(e.amount), row.currency) if e.amount is not None else None,
             e.entry_id, json.loads(e.details) if e.details else {}, e.ref,
+            e.reversed_by, as_date(e.reversed_on) if e.reversed_on is not None else None,
         )
-        for e in conn.execute(select(EVENT).where(EVENT.c.loan_id == row.id).order_by(EVENT.c.id))
+        for e in conn.execute(query)
     )
     return LoanRecord(row.id, row.borrower_id, borrower, terms, as_date(row.approved_on), row.ref, row.purpose, events)
 
@@ -365,7 +396,7 @@ def _post_interest(conn: Connection, loan: LoanRecord, through: date) -> tuple[L
     due = loans.interest_falling_due(loan.terms, loan.domain_events(), through, loan.posted_interest())
     total = from_minor(0, loan.currency)
     for item in due:
-        ref = f"loan-{loan.id}-interest-{item.number}"
+        ref = loan.interest_ref(item.number)
         entry_id = _post(
             conn, loan, item.due, f"Loan {loan.id}: interest of installment {item.number} falls due",
             [Posting(RECEIVABLE, item.interest, loan.currency, loan.borrower),
@@ -461,6 +492,14 @@ def _same_ref(
     same = conn.execute(select(EVENT).where(EVENT.c.ref == ref)).first()
     if same is None:
         return None
+    reversed_by = None if same.entry_id is None else conn.execute(
+        select(ENTRY.c.id).where(ENTRY.c.reverses == same.entry_id)).scalar()
+    if reversed_by is not None:
+        # Saying "already recorded" would hide that it no longer counts.
+        raise LoanError(
+            f"reference {ref!r} was entry {same.entry_id}, reversed by entry {reversed_by}; "
+            "record the correction under a new reference"
+        )
     if (same.loan_id, same.kind, as_date(same.date), same.amount) == (
         loan.id, kind, on, _minor_or_none(amount, loan.currency)
     ):
@@ -500,7 +539,7 @@ def repay(engine: Engine, loan_id: int, amount: Decimal, on: date, ref: str | No
 def _repaid_so_far(loan: LoanRecord) -> tuple[Decimal, Decimal]:
     """(interest, principal) repaid by the recorded repayments, from their recorded split."""
     zero = from_minor(0, loan.currency)
-    rows = [e.details for e in loan.events if e.kind == "repaid"]
+    rows = [e.details for e in loan.live_events() if e.kind == "repaid"]
     return (sum((Decimal(d["interest"]) for d in rows), zero), sum((Decimal(d["principal"]) for d in rows), zero))
 
 
@@ -601,7 +640,7 @@ def provision(engine: Engine, as_of: date) -> list[Provision]:
         rates = provision_rates(conn)
         positions: dict[str, list[loans.Position]] = {}
         for loan in list_loans(conn):
-            if loan.disbursed_on() is not None and loan.disbursed_on() <= as_of:  # type: ignore[operator]
+            if loan.disbursed_on(as_of) is not None and loan.disbursed_on(as_of) <= as_of:  # type: ignore[operator]
                 positions.setdefault(loan.currency, []).append(loan.position(as_of))
         currencies = set(positions) | {b.currency for b in balances(conn, as_of=as_of, accounts=[ALLOWANCE])}
         for cur in sorted(currencies):

@@ -26,6 +26,8 @@ from fisiq.cli.common import (
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from fisiq.loans_db import EventRow
+
 app = sub_app(
     "Loans to borrowers: approve, disburse, accrue interest, repay, reschedule, provision, write off.\n\n"
     "Every operation posts its entries with link loan:N (see docs/loans.md)."
@@ -347,6 +349,10 @@ def show(
     p = loan.position(day)
     cur = loan.currency
     events = [e for e in loan.events if e.date <= day]
+
+    def reversed_by(e: EventRow) -> int | None:
+        return None if e.counts(day) else e.reversed_by
+
     if as_json:
         print_json({
             "id": loan.id, "borrower": loan.borrower, "ref": loan.ref, "purpose": loan.purpose,
@@ -355,15 +361,22 @@ def show(
             "ledger": {k: to_str(v, cur) for k, v in books.items()},
             "events": [{"kind": e.kind, "date": e.date.isoformat(),
                         "amount": to_str(e.amount, cur) if e.amount is not None else None,
-                        "entry": e.entry_id, "ref": e.ref, "details": e.details} for e in events],
+                        "entry": e.entry_id, "ref": e.ref, "details": e.details,
+                        "reversed_by": reversed_by(e)} for e in events],
         })
         return
     render_loan_detail(
         stdout_console(), loan.id, loan.borrower, p,
-        [(e.kind, e.date, e.amount, e.entry_id, ", ".join(f"{k}: {v}" for k, v in sorted(e.details.items())
-                                                           if k != "terms")) for e in events],
+        [(e.kind, e.date, e.amount, e.entry_id, _event_details(e, reversed_by(e))) for e in events],
         resolve_lang(lang),
     )
+
+
+def _event_details(event: EventRow, reversed_by: int | None) -> str:
+    details = [f"{k}: {v}" for k, v in sorted(event.details.items()) if k != "terms"]
+    if reversed_by is not None:
+        details.insert(0, f"reversed by entry {reversed_by}")
+    return ", ".join(details)
 
 
 @app.command("limits")
