@@ -224,3 +224,32 @@ def test_entry_reverse_command_refuses_in_one_line_and_loan_show_marks_the_rever
         assert "reversed by entry" in fisiq("loan", "show", str(loan_id), "--as-of", "2018-05-03").output
     finally:
         engine.dispose()
+
+
+def test_audit_verify_finds_a_loan_apart_from_its_entries(target: str, fisiq: Callable[..., Any]) -> None:
+    """A loan event written beside the commands (raw SQL: no entry for it) is caught by
+    `fisiq audit verify`, which names the loan and what differs."""
+    engine = db.open_ledger(target)
+    try:
+        loan_id = _disbursed_loan(engine)
+        loans_db.repay(engine, loan_id, D("500.00"), date(2018, 5, 2))
+        ok = fisiq("audit", "verify")
+        assert ok.exit_code == 0 and "every loan agrees with its entries" in ok.output
+        with db.write_transaction(engine) as conn:
+            conn.execute(loans_db.EVENT.insert(), {
+                "loan_id": loan_id, "kind": "repaid", "date": date(2018, 6, 2), "amount": 10000,
+                "details": '{"interest": "8.04", "principal": "91.96"}', "recorded_at": db.utc_now(),
+                "recorded_by": "forger",
+            })
+    finally:
+        engine.dispose()
+    failed = fisiq("audit", "verify")
+    assert failed.exit_code == 1
+    assert failed.output.strip() == (
+        f"FAILED at loan {loan_id}: its outstanding principal is 620.04 CAD by its events "
+        f"but 712.00 CAD in its entries (link loan:{loan_id})"
+    )
+    import json
+
+    doc = json.loads(fisiq("audit", "verify", "--json").output)
+    assert doc["ok"] is False and doc["problem"]["entry"] is None and doc["problem"]["loan"] == loan_id

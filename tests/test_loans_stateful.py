@@ -262,6 +262,8 @@ class LoanMachine(RuleBasedStateMachine):
                 else:
                     assert books["interest_receivable"] == books["principal"] == 0
         assert -balance(self.engine, "Income:Interest:Loans") == income
+        with db.read_transaction(self.engine) as conn:
+            assert loans_db.disagreement(conn) is None  # what `fisiq audit verify` checks of loans
 
 
 @pytest.mark.parametrize("engine_name", ["sqlite", "postgresql"])

@@ -40,7 +40,7 @@ from fisiq.db import read_transaction, utc_now, write_transaction
 from fisiq.entries import EntryDraft, Posting
 from fisiq.ledger import ACCOUNT, ENTRY, POSTING, append_entry, as_date, balances, current_user
 from fisiq.models import Loan, LoanEvent, Party
-from fisiq.money import from_minor, to_minor
+from fisiq.money import from_minor, to_minor, to_str
 from fisiq.portfolio import LoanFacts
 from fisiq.schedule import LoanError, LoanTerms, build_schedule
 
@@ -680,6 +680,44 @@ def ledger_figures(conn: Connection, loan: LoanRecord, as_of: date | None = None
         "interest_income": -_balance(conn, INTEREST_INCOME, cur, as_of=as_of, link=loan.link),
         "recoveries": -_balance(conn, RECOVERIES, cur, as_of=as_of, link=loan.link),
     }
+
+
+_FIGURE_NAMES = {
+    "principal": "outstanding principal", "interest_receivable": "interest receivable",
+    "interest_income": "interest income", "recoveries": "recoveries",
+}
+
+
+def figures_from_events(loan: LoanRecord) -> dict[str, Decimal]:
+    """What the loan's own entries must add up to, by its events that still count (the keys
+    of `ledger_figures`, after every event and reversal)."""
+    days = [loan.approved_on, *(e.date for e in loan.events), *(e.reversed_on for e in loan.events if e.reversed_on)]
+    p = loan.position(max(days))
+    posted = sum((e.amount or Decimal(0) for e in loan.live_events() if e.kind == "interest"), from_minor(0, loan.currency))
+    return {
+        "principal": p.outstanding_principal,
+        "interest_receivable": posted - p.interest_repaid - p.interest_written_off,
+        "interest_income": posted - p.interest_written_off,
+        "recoveries": p.recovered,
+    }
+
+
+def disagreement(conn: Connection) -> tuple[int, str] | None:
+    """The first loan whose figures differ from its entries' balances, as (loan id, what
+    differs); None when every loan agrees with the books (`fisiq audit verify`)."""
+    for loan in list_loans(conn):
+        try:
+            expected = figures_from_events(loan)
+        except LoanError as exc:
+            return loan.id, f"its events no longer make a loan ({exc})"
+        books = ledger_figures(conn, loan)
+        for key, want in expected.items():
+            if books[key] != want:
+                return loan.id, (
+                    f"its {_FIGURE_NAMES[key]} is {to_str(want, loan.currency)} {loan.currency} by its events "
+                    f"but {to_str(books[key], loan.currency)} {loan.currency} in its entries (link {loan.link})"
+                )
+    return None
 
 
 def loan_facts(records: Sequence[LoanRecord], people: dict[int, BorrowerInfo], as_of: date) -> list[LoanFacts]:

@@ -21,11 +21,12 @@ def verify(
     ] = None,
     as_json: Annotated[bool, json_option()] = False,
 ) -> None:
-    """Check every entry's hash and link, that each balances, and that the books sum to zero.
+    """Check every entry's hash and link, that each balances, that the books sum to zero, and
+    that every loan's figures (from its events) equal the balances of its entries.
 
     With --checkpoint FILE, also check that the ledger still holds the entries that the export
     FILE ended with (so a removed tail or a recomputed chain is caught).
-    Exit 0 when all holds; exit 1 naming the first entry that fails.
+    Exit 0 when all holds; exit 1 naming the first entry (or loan) that fails.
     Example: fisiq audit verify --checkpoint fisiq-2019.jsonl
     """
     from fisiq import db
@@ -33,8 +34,11 @@ def verify(
     from fisiq.checkpoint import extends_checkpoint
     from fisiq.entries import ChainProblem
     from fisiq.export import read_checkpoint
+    from fisiq.loans_db import disagreement
 
     mark = read_checkpoint(str(checkpoint)) if checkpoint is not None else None
+    # (where, entry, loan, message) of the first problem: the chain and entries first, then loans.
+    failure: tuple[str, int | None, int | None, str] | None = None
     with ledger(ctx) as engine, db.read_transaction(engine) as conn:
         problem = books.verify(conn)
         head_id, head_hash = books.chain_head(conn)
@@ -42,19 +46,24 @@ def verify(
             broken = extends_checkpoint(conn, mark.entries, mark.head)
             if broken is not None:
                 problem = ChainProblem(head_id + 1 if head_id < mark.entries else mark.entries, broken)
+        if problem is not None:
+            failure = (f"entry {problem.entry_id}", problem.entry_id, None, problem.message)
+        elif (loan_problem := disagreement(conn)) is not None:
+            failure = (f"loan {loan_problem[0]}", None, loan_problem[0], loan_problem[1])
     if as_json:
         print_json({
-            "ok": problem is None,
+            "ok": failure is None,
             "entries": head_id,
             "head": head_hash,
-            "problem": None if problem is None else {"entry": problem.entry_id, "message": problem.message},
+            "problem": None if failure is None else {"entry": failure[1], "loan": failure[2], "message": failure[3]},
             "checkpoint": None if mark is None else {"entries": mark.entries, "head": mark.head},
         })
-    if problem is not None:
+    if failure is not None:
         if not as_json:
-            typer.echo(f"FAILED at entry {problem.entry_id}: {problem.message}", err=True)
+            typer.echo(f"FAILED at {failure[0]}: {failure[3]}", err=True)
         raise typer.Exit(1)
     if not as_json:
-        typer.echo(f"OK: {head_id} entries, chain head {head_hash}; every entry balances, the books sum to zero.")
+        typer.echo(f"OK: {head_id} entries, chain head {head_hash}; every entry balances, the books sum to zero, "
+                   "every loan agrees with its entries.")
         if mark is not None:
             typer.echo(f"The ledger extends the checkpoint of {checkpoint} ({mark.entries} entries, head {mark.head}).")
