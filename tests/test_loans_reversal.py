@@ -24,7 +24,7 @@ from _loans_support import (
     trial_total,
 )
 from fisiq import db, ledger, loans_db
-from fisiq.entries import reversal_of
+from fisiq.entries import EntryDraft, Posting, reversal_of
 from fisiq.errors import LedgerError
 from fisiq.schedule import LoanError, LoanTerms
 
@@ -65,22 +65,85 @@ def test_reversing_the_latest_repayment_undoes_it(engine: Engine) -> None:
     loan_id = _disbursed_loan(engine)
     repaid = loans_db.repay(engine, loan_id, D("500.00"), date(2018, 5, 2))
     assert repaid.figures == {"interest": D("12.00"), "principal": D("488.00")}
-    _reverse(engine, repaid.entry_ids[0], date(2018, 5, 3))
+    _reverse(engine, repaid.entry_ids[0], date(2018, 5, 2))  # a mistake: undone on its own date
 
     loan = loans_db.read_loan(engine, loan_id)
     p = loan.position(date(2018, 5, 3))
     assert (p.principal_repaid, p.interest_repaid, p.outstanding_principal) == (D("0.00"), D("0.00"), D("1200.00"))
     assert balance(engine, "Assets:Loans:Principal") == D("1200.00")
     assert balance(engine, "Assets:Cash") == D("73800.00")  # 75000 - 1200
-    _assert_consistent(engine, loan_id, date(2018, 5, 3))
-    # Before the reversal's date the repayment still counts, as it does in the books.
-    _assert_consistent(engine, loan_id, date(2018, 5, 2))
-    assert loan.position(date(2018, 5, 2)).principal_repaid == D("488.00")
-
-    # The right amount can now be recorded; it pays the same interest first.
+    # The right amount is recorded in its place, on the same day; it pays the same interest first.
     again = loans_db.repay(engine, loan_id, D("600.00"), date(2018, 5, 2))
     assert again.figures == {"interest": D("12.00"), "principal": D("588.00")}
-    _assert_consistent(engine, loan_id, date(2018, 5, 3))
+    for day in (date(2018, 4, 30), date(2018, 5, 1), date(2018, 5, 2), date(2018, 5, 3), date(2018, 7, 1)):
+        _assert_consistent(engine, loan_id, day)
+
+
+def test_a_reversal_dated_later_leaves_the_event_counting_until_then(engine: Engine) -> None:
+    """Reversed today, a repayment of 2018 still counts in between, in the loan as in the
+    books; so the loan's next event may not be dated before the reversal."""
+    loan_id = _disbursed_loan(engine)
+    repaid = loans_db.repay(engine, loan_id, D("500.00"), date(2018, 5, 2))
+    _reverse(engine, repaid.entry_ids[0], date(2018, 9, 1))
+    before = chain_head(engine)
+    with pytest.raises(LoanError, match=rf"repayment on 2018-05-02 is dated before 2018-09-01, when an entry of "
+                                        rf"loan {loan_id} was reversed; date it on or after 2018-09-01"):
+        loans_db.repay(engine, loan_id, D("600.00"), date(2018, 5, 2))
+    assert chain_head(engine) == before
+    loans_db.repay(engine, loan_id, D("600.00"), date(2018, 9, 1))
+    loan = loans_db.read_loan(engine, loan_id)
+    assert loan.position(date(2018, 6, 15)).principal_repaid == D("488.00")
+    assert loan.position(date(2018, 9, 1)).principal_repaid < D("600.00")  # the 600.00 paid interest first
+    for day in (date(2018, 5, 1), date(2018, 6, 15), date(2018, 8, 31), date(2018, 9, 1), date(2019, 1, 1)):
+        _assert_consistent(engine, loan_id, day)
+
+
+def test_a_reversal_is_dated_after_its_event_and_the_loans_later_reversals(engine: Engine) -> None:
+    loan_id = _disbursed_loan(engine)
+    first = loans_db.repay(engine, loan_id, D("500.00"), date(2018, 5, 2)).entry_ids[0]
+    second = loans_db.repay(engine, loan_id, D("300.00"), date(2018, 6, 15)).entry_ids[0]
+    before = chain_head(engine)
+    with pytest.raises(LedgerError, match=rf"entry {second} is loan {loan_id}'s repayment of 2018-06-15; "
+                                          r"date its reversal on or after 2018-06-15 \(the event's own date\)"):
+        _reverse(engine, second, date(2018, 6, 1))
+    _reverse(engine, second, date(2018, 6, 20))
+    [_, interest_2] = _event_entries(engine, loan_id, "interest")
+    _reverse(engine, interest_2, date(2018, 6, 20))
+    with pytest.raises(LedgerError, match=r"date its reversal on or after 2018-06-20 \(the date the loan's later "
+                                          r"entries were reversed\)"):
+        _reverse(engine, first, date(2018, 5, 3))
+    assert chain_head(engine)[0] == before[0] + 2  # the two refusals wrote nothing
+    _reverse(engine, first, date(2018, 6, 20))
+    for day in (date(2018, 5, 2), date(2018, 6, 1), date(2018, 6, 16), date(2018, 6, 20), date(2018, 7, 1)):
+        _assert_consistent(engine, loan_id, day)
+
+
+def test_interest_reversed_after_a_period_close_is_posted_again_after_it(engine: Engine) -> None:
+    loan_id = _disbursed_loan(engine)
+    loans_db.accrue(engine, date(2018, 6, 1))
+    ledger.close_period(engine, date(2018, 6, 30))
+    _, second = _event_entries(engine, loan_id, "interest")
+    _reverse(engine, second, date(2018, 7, 5))
+    assert loans_db.accrue(engine, date(2018, 7, 31)) == [(loan_id, D("12.08"))]  # 06-01 again, and 07-01
+    events = [(e.kind, e.date, e.counts()) for e in loans_db.read_loan(engine, loan_id).events if e.kind == "interest"]
+    assert events == [("interest", date(2018, 5, 1), True), ("interest", date(2018, 6, 1), False),
+                      ("interest", date(2018, 7, 5), True), ("interest", date(2018, 7, 5), True)]
+    with db.read_transaction(engine) as conn:
+        refs = sorted(conn.execute(select(ledger.ENTRY.c.ref).where(ledger.ENTRY.c.kind == "loan-interest")).scalars())
+    assert refs == [f"loan-{loan_id}-interest-{k}" for k in ("1", "2", "2-repost-1", "3")]
+    _assert_consistent(engine, loan_id, date(2018, 7, 31))
+
+
+def test_a_loan_paid_out_again_after_its_disbursement_was_reversed(engine: Engine) -> None:
+    loan_id = _disbursed_loan(engine)
+    [disbursed] = _event_entries(engine, loan_id, "disbursed")
+    _reverse(engine, disbursed, date(2018, 4, 10))
+    with pytest.raises(LoanError, match="disbursement on 2018-04-05 is dated before 2018-04-10"):
+        loans_db.disburse(engine, loan_id, date(2018, 4, 5))
+    loans_db.disburse(engine, loan_id, date(2018, 4, 10))
+    loans_db.accrue(engine, date(2018, 6, 1))
+    for day in (date(2018, 4, 5), date(2018, 4, 10), date(2018, 6, 1)):
+        _assert_consistent(engine, loan_id, day)
 
 
 def test_a_loans_entries_are_reversed_latest_first(engine: Engine) -> None:
@@ -102,24 +165,21 @@ def test_a_loans_entries_are_reversed_latest_first(engine: Engine) -> None:
     assert loan.position(date(2018, 5, 3)).status == "approved" and loan.disbursed_on() is None
     assert balance(engine, "Assets:Cash") == D("75000.00")
     _assert_consistent(engine, loan_id, date(2018, 5, 3))
-    # Paid out again, the loan starts over; its interest is posted under a new reference.
-    loans_db.disburse(engine, loan_id, date(2018, 4, 15))
-    assert loans_db.accrue(engine, date(2018, 6, 1)) == [(loan_id, D("20.04"))]  # 12.00 + 8.04
-    assert loans_db.accrue(engine, date(2018, 6, 1)) == []
-    with db.read_transaction(engine) as conn:
-        refs = sorted(conn.execute(select(ledger.ENTRY.c.ref).where(ledger.ENTRY.c.kind == "loan-interest")).scalars())
-    assert refs == [f"loan-{loan_id}-interest-1", f"loan-{loan_id}-interest-1-repost-1", f"loan-{loan_id}-interest-2"]
-    _assert_consistent(engine, loan_id, date(2018, 6, 1))
+    # Undone on 2018-05-03, the loan cannot be paid out again before its first due date.
+    with pytest.raises(LoanError, match="disbursement on 2018-04-15 is dated before 2018-05-03"):
+        loans_db.disburse(engine, loan_id, date(2018, 4, 15))
 
 
 def test_reversed_interest_lets_a_backdated_reschedule_through(engine: Engine) -> None:
-    """The advice of the reschedule refusal ("reverse the interest entries first") works."""
+    """The advice of the reschedule refusal (reverse those interest entries, each on its own date) works."""
     loan_id = _disbursed_loan(engine)
     loans_db.accrue(engine, date(2018, 6, 1))
     with pytest.raises(LoanError, match="interest due on 2018-06-01 is already posted"):
         loans_db.reschedule(engine, loan_id, date(2018, 5, 15), term=6, first_due=date(2018, 6, 15))
     _, second = _event_entries(engine, loan_id, "interest")
-    _reverse(engine, second, date(2018, 5, 15))
+    with pytest.raises(LedgerError, match="date its reversal on or after 2018-06-01"):
+        _reverse(engine, second, date(2018, 5, 15))
+    _reverse(engine, second, date(2018, 6, 1))  # on its own date: it never counted
     out = loans_db.reschedule(engine, loan_id, date(2018, 5, 15), term=6, first_due=date(2018, 6, 15))
     assert out.loan.position(date(2018, 5, 15)).status == "restructured"
     loans_db.accrue(engine, date(2018, 7, 15))
@@ -169,7 +229,7 @@ def test_a_reversal_of_a_commitments_entry_is_not_reversed(target: str, fisiq: C
 def test_a_reversed_repayments_reference_is_not_taken_for_recorded(engine: Engine) -> None:
     loan_id = _disbursed_loan(engine)
     repaid = loans_db.repay(engine, loan_id, D("500.00"), date(2018, 5, 2), ref="BANK-1")
-    undo = _reverse(engine, repaid.entry_ids[0], date(2018, 5, 3))
+    undo = _reverse(engine, repaid.entry_ids[0], date(2018, 5, 2))
     before = chain_head(engine)
     with pytest.raises(LoanError, match=rf"'BANK-1' was entry {repaid.entry_ids[0]}, reversed by entry {undo}; "
                                         "record the correction under a new reference"):
@@ -195,6 +255,23 @@ def test_a_batch_reverses_a_loans_entries_latest_first_or_not_at_all(engine: Eng
     assert loans_db.read_loan(engine, loan_id).live_events() == [
         e for e in loans_db.read_loan(engine, loan_id).events if e.kind == "disbursed"]
     _assert_consistent(engine, loan_id, date(2018, 5, 3))
+
+
+def test_a_batch_does_not_reverse_its_own_reversal_of_a_loan_entry(engine: Engine) -> None:
+    loan_id = _disbursed_loan(engine)
+    repaid = loans_db.repay(engine, loan_id, D("500.00"), date(2018, 5, 2))
+    with db.read_transaction(engine) as conn:
+        original = ledger.get_entry(conn, repaid.entry_ids[0])
+        head, _ = ledger.chain_head(conn)
+    assert original is not None
+    undo = reversal_of(original, date(2018, 5, 3))
+    # What the batch's first entry (head + 1) would be, reversed by its second.
+    undo_of_undo = EntryDraft(date(2018, 5, 4), "again", tuple(Posting(p.account, -p.amount, p.currency, p.party)
+                                                                  for p in undo.postings), reverses=head + 1)
+    with pytest.raises(LedgerError, match=rf"entry {head + 1} reverses entry {original.id} .* cannot itself be reversed"), \
+            db.write_transaction(engine) as conn:
+        ledger.append_entries(conn, [undo, undo_of_undo])
+    assert chain_head(engine)[0] == head
 
 
 def test_entry_reverse_command_refuses_in_one_line_and_loan_show_marks_the_reversal(

@@ -216,6 +216,14 @@ class LoanMachine(RuleBasedStateMachine):
                 ledger.reverse_entry(self.engine, target.entry_id, target.date)  # type: ignore[arg-type]
             assert chain_head(self.engine) == before
             return
+        undone = [e.reversed_on for e in loan.events
+                  if e.id > target.id and e.reversed_on is not None and e.reversed_on > e.date]
+        if undone and max(undone) > target.date:  # a reversal may not be dated before a later one
+            before = chain_head(self.engine)
+            with pytest.raises(LedgerError, match=rf"date its reversal on or after {max(undone)}"):
+                ledger.reverse_entry(self.engine, target.entry_id, target.date)  # type: ignore[arg-type]
+            assert chain_head(self.engine) == before
+            return
         cash = {"disbursed": target.amount, "repaid": -(target.amount or 0), "recovered": -(target.amount or 0)}
         change = D(cash.get(target.kind) or 0)
         if self.cash + change < 0:

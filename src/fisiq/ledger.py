@@ -239,9 +239,9 @@ class _LoanEventFact:
     id: int
     loan_id: int
     kind: str
-    date: date
+    day: date
     entry_id: int | None
-    reversed: bool  # its entry is reversed by a recorded entry
+    reversed_on: date | None  # the date of the recorded entry that reverses its entry
 
 
 # How `fisiq entry reverse` names a loan event in its messages.
@@ -256,10 +256,13 @@ class _Reversible:
     """What decides whether a draft may reverse an entry: the recorded kinds and reversals of
     the entries the batch reverses, and what the batch itself has added so far.
 
-    An entry that records a loan's event is reversed only when no later event of that loan
-    still counts. A loan is its events folded in order (each repayment's split between
-    interest and principal depends on those before it), so a reversal in the middle would
-    leave the loan's figures apart from its entries; they are undone latest first.
+    A loan is its events folded in date order (each repayment's split between interest and
+    principal depends on those before it), and an event counts from its date until the date
+    of the entry that reverses it. So that the loan and its entries agree on every date, an
+    entry that records a loan's event is reversed only when no later event of that loan still
+    counts, dated on or after the event and after every later event's span of counting; and
+    a reversal of a loan's or a commitment's entry is final (the event is recorded again
+    instead).
     """
 
     kinds: dict[int, str]  # entry id -> kind, for the recorded entries the batch reverses
@@ -269,8 +272,9 @@ class _Reversible:
     reverses_an_event: dict[int, tuple[int, str, str]] = field(default_factory=dict)
     loan_events: dict[int, _LoanEventFact] = field(default_factory=dict)  # entry id -> its loan event
     loans: dict[int, list[_LoanEventFact]] = field(default_factory=dict)  # loan id -> its events, in order
+    commitment_events: dict[int, int] = field(default_factory=dict)  # entry id -> its commitment
     closes_in_batch: set[int] = field(default_factory=set)
-    reversed_in_batch: set[int] = field(default_factory=set)
+    reversed_in_batch: dict[int, date] = field(default_factory=dict)  # entry id -> the reversal's date
 
     @classmethod
     def read(cls, conn: Connection, targets: Iterable[int]) -> _Reversible:
@@ -278,6 +282,7 @@ class _Reversible:
         reversed_by: dict[int, int] = {}
         loan_ids: set[int] = set()
         reverses: dict[int, int] = {}
+        facts = cls(kinds, reversed_by)
         for chunk in in_chunks(targets):
             for r in conn.execute(select(T.ENTRY.c.id, T.ENTRY.c.kind, T.ENTRY.c.reverses).where(T.ENTRY.c.id.in_(chunk))):
                 kinds[r.id] = r.kind
@@ -287,7 +292,9 @@ class _Reversible:
                 select(T.ENTRY.c.reverses, T.ENTRY.c.id).where(T.ENTRY.c.reverses.in_(chunk)))})
             loan_ids.update(conn.execute(
                 select(T.LOAN_EVENT.c.loan_id).where(T.LOAN_EVENT.c.entry_id.in_(chunk)).distinct()).scalars())
-        facts = cls(kinds, reversed_by)
+            facts.commitment_events.update({r.entry_id: r.commitment_id for r in conn.execute(
+                select(T.COMMITMENT_EVENT.c.entry_id, T.COMMITMENT_EVENT.c.commitment_id)
+                .where(T.COMMITMENT_EVENT.c.entry_id.in_(chunk)))})
         for chunk in in_chunks(sorted(reverses)):
             for r in conn.execute(select(T.LOAN_EVENT.c.entry_id, T.LOAN_EVENT.c.loan_id, T.LOAN_EVENT.c.kind)
                                   .where(T.LOAN_EVENT.c.entry_id.in_(chunk))):
@@ -301,20 +308,21 @@ class _Reversible:
             reversal = T.ENTRY.alias("reversal")
             rows = conn.execute(
                 select(T.LOAN_EVENT.c.id, T.LOAN_EVENT.c.loan_id, T.LOAN_EVENT.c.kind, T.LOAN_EVENT.c.date,
-                       T.LOAN_EVENT.c.entry_id, reversal.c.id.label("reversed_by"))
+                       T.LOAN_EVENT.c.entry_id, reversal.c.date.label("reversed_on"))
                 .outerjoin(reversal, reversal.c.reverses == T.LOAN_EVENT.c.entry_id)
                 .where(T.LOAN_EVENT.c.loan_id.in_(chunk)).order_by(T.LOAN_EVENT.c.id)
             )
             for r in rows:
-                fact = _LoanEventFact(r.id, r.loan_id, r.kind, as_date(r.date), r.entry_id, r.reversed_by is not None)
+                fact = _LoanEventFact(r.id, r.loan_id, r.kind, as_date(r.date), r.entry_id,
+                                      None if r.reversed_on is None else as_date(r.reversed_on))
                 facts.loans.setdefault(fact.loan_id, []).append(fact)
                 if fact.entry_id is not None:
                     facts.loan_events[fact.entry_id] = fact
         return facts
 
-    def check(self, entry_id: int, head_id: int) -> None:
+    def check(self, entry_id: int, head_id: int, on: date) -> None:
         """Raise LedgerError unless entry `entry_id` exists, is not reversed, is no period
-        close, and is not a loan's event with a later one that still counts."""
+        close nor a final reversal, and, for a loan's event, may be undone on `on`."""
         if not (0 < entry_id <= head_id):
             raise LedgerError(f"there is no entry {entry_id}")
         if entry_id in self.reversed_by or entry_id in self.reversed_in_batch:
@@ -330,21 +338,40 @@ class _Reversible:
                 f"record the event again with `{command}`"
             )
         event = self.loan_events.get(entry_id)
-        if event is None:
-            return
-        later = [e for e in self.loans[event.loan_id] if e.id > event.id and not e.reversed
-                 and (e.entry_id is None or e.entry_id not in self.reversed_in_batch)]
-        if not later:
-            return
-        this = f"entry {entry_id} is loan {event.loan_id}'s {_LOAN_EVENT_NAMES.get(event.kind, event.kind)} of {event.date}"
-        lasting = [e for e in later if e.entry_id is None]  # a reschedule: no entry to reverse
+        if event is not None:
+            self._check_loan_event(entry_id, event, on)
+
+    def _check_loan_event(self, entry_id: int, event: _LoanEventFact, on: date) -> None:
+        this = f"entry {entry_id} is loan {event.loan_id}'s {_LOAN_EVENT_NAMES.get(event.kind, event.kind)} of {event.day}"
+        later = [e for e in self.loans[event.loan_id] if e.id > event.id]
+        undone = {e.entry_id: self.reversed_in_batch.get(e.entry_id, e.reversed_on) for e in later if e.entry_id is not None}
+        counting = [e for e in later if e.entry_id is None or undone[e.entry_id] is None]
+        # A later event reversed after its own date counted until then, reckoned with this one.
+        counted_until = [d for e in later if e.entry_id is not None and (d := undone[e.entry_id]) is not None and d > e.day]
+        lasting = [e for e in counting if e.entry_id is None]  # a reschedule: no entry to reverse
         if lasting:
             raise LedgerError(
                 f"{this}; the loan's {_LOAN_EVENT_NAMES.get(lasting[-1].kind, lasting[-1].kind)} of "
-                f"{lasting[-1].date} came after it and cannot be undone, so neither can this entry"
+                f"{lasting[-1].day} came after it and cannot be undone, so neither can this entry"
             )
-        entries = ", ".join(str(e.entry_id) for e in reversed(later))
-        raise LedgerError(f"{this}; reverse the loan's later entries first, latest first: {entries}")
+        if counting:
+            entries = ", ".join(str(e.entry_id) for e in reversed(counting))
+            raise LedgerError(f"{this}; reverse the loan's later entries first, latest first: {entries}")
+        floor = max([event.day, *counted_until])
+        if on < floor:
+            why = "the event's own date" if floor == event.day else "the date the loan's later entries were reversed"
+            raise LedgerError(f"{this}; date its reversal on or after {floor} ({why})")
+
+    def record(self, new_id: int, entry_id: int, on: date) -> None:
+        """Note that the batch's entry `new_id`, dated `on`, reverses entry `entry_id`."""
+        self.reversed_in_batch[entry_id] = on
+        event = self.loan_events.get(entry_id)
+        if event is not None:
+            what = f"loan {event.loan_id}'s {_LOAN_EVENT_NAMES.get(event.kind, event.kind)}"
+            self.reverses_an_event[new_id] = (entry_id, what, "fisiq loan")
+        elif entry_id in self.commitment_events:
+            self.reverses_an_event[new_id] = (entry_id, f"an event of commitment {self.commitment_events[entry_id]}",
+                                              "fisiq commitment")
 
 
 def append_entries(
@@ -419,9 +446,10 @@ def _append_entries(conn: Connection, drafts: Sequence[EntryDraft], who: str) ->
                     f"{draft.date} is inside a closed period (closed through {closed}); date it after {closed}"
                 )
             if draft.reverses is not None:
-                reversible.check(draft.reverses, head_id)
-                reversible.reversed_in_batch.add(draft.reverses)
+                reversible.check(draft.reverses, head_id, draft.date)
             head_id += 1
+            if draft.reverses is not None:
+                reversible.record(head_id, draft.reverses, draft.date)
             entry = seal(draft, head_id, head_hash, who, now, minors)
             head_hash = entry.hash
             if draft.ref is not None:
@@ -636,6 +664,8 @@ def _build(row: object, postings: Sequence[object]) -> RecordedEntry:
 
 
 def get_entry(conn: Connection, entry_id: int) -> RecordedEntry | None:
+    if not 0 < entry_id < 2**63:  # beyond the column's range the driver would raise
+        return None
     row = conn.execute(select(T.ENTRY).where(T.ENTRY.c.id == entry_id)).first()
     if row is None:
         return None

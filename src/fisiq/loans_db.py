@@ -142,6 +142,12 @@ class LoanRecord:
         base = f"loan-{self.id}-interest-{installment}"
         return f"{base}-repost-{reversed_before}" if reversed_before else base
 
+    def last_reversal_date(self) -> date | None:
+        """The latest date until which an event of the loan counted before its reversal (an
+        event reversed on its own date never counted and sets none)."""
+        dates = [e.reversed_on for e in self.events if e.reversed_on is not None and e.reversed_on > e.date]
+        return max(dates) if dates else None
+
     def last_event_date(self) -> date | None:
         dates = [e.date for e in self.live_events() if e.kind in _DOMAIN_KINDS]
         return max(dates) if dates else None
@@ -198,6 +204,8 @@ def _record(conn: Connection, row: Any, borrower: str) -> LoanRecord:
 
 def get_loan(conn: Connection, loan_id: int) -> LoanRecord:
     """The loan with its events; LoanError when there is no such loan."""
+    if not 0 < loan_id < 2**63:  # beyond the column's range the driver would raise
+        raise LoanError(f"there is no loan {loan_id} (see `fisiq loan list`)")
     row = conn.execute(
         select(LOAN, PARTY.c.name.label("borrower")).join(PARTY, PARTY.c.id == LOAN.c.borrower_id)
         .where(LOAN.c.id == loan_id)
@@ -372,7 +380,20 @@ def add_loan(
         return get_loan(conn, int(new_id)), True
 
 
+def _check_after_reversals(loan: LoanRecord, what: str, on: date) -> None:
+    """A new event may not be dated before a reversal of the loan's entries: until that date
+    the reversed event still counts, and the two would count together (the reversed one's
+    figures were reckoned without the new one)."""
+    undone = loan.last_reversal_date()
+    if undone is not None and on < undone:
+        raise LoanError(
+            f"{what} on {on} is dated before {undone}, when an entry of loan {loan.id} was reversed; "
+            f"date it on or after {undone}"
+        )
+
+
 def _check_order(loan: LoanRecord, what: str, on: date) -> None:
+    _check_after_reversals(loan, what, on)
     disbursed = loan.disbursed_on()
     if disbursed is not None and on < disbursed:
         raise LoanError(f"{what} on {on} is before the disbursement of loan {loan.id} on {disbursed}")
@@ -387,7 +408,7 @@ def _check_posted_interest(loan: LoanRecord, what: str, on: date) -> None:
     if later:
         raise LoanError(
             f"{what} on {on}: interest due on {later[0]} is already posted for loan {loan.id}; "
-            "date it on or after that, or reverse the interest entries first"
+            "date it on or after that, or first reverse those interest entries, each on its own date"
         )
 
 
@@ -395,15 +416,18 @@ def _post_interest(conn: Connection, loan: LoanRecord, through: date) -> tuple[L
     """Post the interest of `loan` fallen due through `through` and not posted yet (once each)."""
     due = loans.interest_falling_due(loan.terms, loan.domain_events(), through, loan.posted_interest())
     total = from_minor(0, loan.currency)
+    undone = loan.last_reversal_date()
     for item in due:
         ref = loan.interest_ref(item.number)
+        # Posted on its due date, or (after a reversal dated later) on that reversal's date.
+        on = item.due if undone is None or item.due >= undone else undone
         entry_id = _post(
-            conn, loan, item.due, f"Loan {loan.id}: interest of installment {item.number} falls due",
+            conn, loan, on, f"Loan {loan.id}: interest of installment {item.number} falls due",
             [Posting(RECEIVABLE, item.interest, loan.currency, loan.borrower),
              Posting(INTEREST_INCOME, -item.interest, loan.currency)],
             "loan-interest", ref,
         )
-        loan = _event(conn, loan, "interest", item.due, item.interest, entry_id, {"installment": item.number}, ref)
+        loan = _event(conn, loan, "interest", on, item.interest, entry_id, {"installment": item.number}, ref)
         total += item.interest
     return loan, total
 
@@ -443,6 +467,7 @@ def disburse(engine: Engine, loan_id: int, on: date) -> Outcome:
             raise LoanError(f"loan {loan.id} was already disbursed on {loan.disbursed_on()}")
         if on < loan.approved_on:
             raise LoanError(f"disbursement on {on} is before loan {loan.id} was approved on {loan.approved_on}")
+        _check_after_reversals(loan, "disbursement", on)
         amount = loan.terms.principal
         loans.loan_position(loan.terms, [*loan.domain_events(), loans.Disbursed(on, amount)], on)  # the rules
         cash = _cash_floor(conn, cur, on)

@@ -113,7 +113,8 @@ def show_entry(
 
     with ledger(ctx) as engine, db.read_transaction(engine) as conn:
         entry = books.get_entry(conn, entry_id)
-        reversed_by = conn.execute(select(books.ENTRY.c.id).where(books.ENTRY.c.reverses == entry_id)).scalar()
+        reversed_by = None if entry is None else conn.execute(
+            select(books.ENTRY.c.id).where(books.ENTRY.c.reverses == entry_id)).scalar()
     if entry is None:
         fail(f"there is no entry {entry_id}")
     if as_json:
