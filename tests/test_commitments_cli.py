@@ -121,6 +121,30 @@ def test_refusals_write_nothing(fisiq: Run) -> None:
     assert balances_by(fisiq)[chart.COMMITMENTS_RECEIVABLE] == Decimal("300.00")  # commitment 3 only
 
 
+def test_a_payment_reversed_later_is_not_recorded_again_before_the_reversal(fisiq: Run) -> None:
+    """Reversed on 04-01, a payment of 03-02 still counts until then (in the books too): a
+    payment recorded again on 03-02 would count twice in between (invariant 5: paid <= signed)."""
+    setup_parties(fisiq)
+    ok(fisiq("commitment", "add", "MRIF", "1000", "--stage", "signed", "--date", "2018-03-01"))
+    ok(fisiq("commitment", "pay", "1", "1000", "--date", "2018-03-02"))
+    ok(fisiq("entry", "reverse", "2", "--date", "2018-04-01"))
+    before = head(fisiq)
+    refused(fisiq("commitment", "pay", "1", "1000", "--date", "2018-03-02"),
+            "2018-03-02 is before 2018-04-01, when an entry of commitment 1 was reversed; date it on or after 2018-04-01")
+    assert head(fisiq) == before
+    ok(fisiq("commitment", "pay", "1", "1000", "--date", "2018-04-01"))
+    for day in ("2018-03-15", "2018-04-01", "2018-06-01"):
+        [c] = js(fisiq, "commitment", "list", "--as-of", day)["commitments"]
+        assert (c["paid"], c["unpaid"]) == ("1000.00", "0.00"), day
+        assert balances_by(fisiq, day).get("Equity:Commitments:Receivable", Decimal(0)) == 0, day
+    # Reversed on its own date, a payment never counted: recorded again on that date.
+    ok(fisiq("commitment", "add", "MRIF", "500", "--stage", "signed", "--date", "2018-03-01"))
+    ok(fisiq("commitment", "pay", "2", "500", "--date", "2018-05-02"))
+    [entry] = [e["id"] for e in js(fisiq, "report", "journal")["entries"] if e["kind"] == "commitment-payment"][-1:]
+    ok(fisiq("entry", "reverse", str(entry), "--date", "2018-05-02"))
+    ok(fisiq("commitment", "pay", "2", "500", "--date", "2018-05-02"))
+
+
 def test_progress_equals_ledger_balances_at_every_date(fisiq: Run) -> None:
     setup_parties(fisiq)
     ok(fisiq("target", "set", "member", "1000000", "--date", "2018-01-01"))

@@ -301,8 +301,9 @@ class _Batch:
             if op.commitment is None:
                 raise CommitmentError(f"{op.action} needs the commitment it applies to", "commitment")
             c = self.commitment(op.commitment)
-            event = rules.complete(c.state, Event(_EVENT_OF[op.action], op.date, op.amount, reason=op.reason, ref=op.ref))
             label = f"commitment {c.id}" if c.id > 0 else f"commitment {c.ref or 'new'}"
+            self._after_reversals(c, op.date, label)
+            event = rules.complete(c.state, Event(_EVENT_OF[op.action], op.date, op.amount, reason=op.reason, ref=op.ref))
             rules.check(c.state, event, label)
         if op.ref is not None:
             self.refs.add(op.ref)
@@ -311,6 +312,17 @@ class _Batch:
         self.new_events.append((c.id, event))
         posts = len(rules.drafts_for(event, commitment_id=0, party=c.party.name, instrument=c.instrument))
         return OpResult(op, True, c.id, event, [], c.state.stage, posts)
+
+    def _after_reversals(self, c: _Commitment, on: date, label: str) -> None:
+        """Refuse an event dated before a reversal that left one of the commitment's events
+        counting for a while: until that date both would count (a payment twice, say)."""
+        undone = [self.reversed[e.entry_id] for e in c.events
+                  if e.entry_id is not None and e.entry_id in self.reversed and self.reversed[e.entry_id] > e.date]
+        if undone and on < max(undone):
+            raise CommitmentError(
+                f"{on} is before {max(undone)}, when an entry of {label} was reversed; date it on or after "
+                f"{max(undone)} (or reverse on the event's own date to record it again on that date)", "date",
+            )
 
     def _target(self, op: Op) -> OpResult:
         try:
