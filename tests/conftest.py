@@ -79,8 +79,11 @@ class LedgerFactory:
             engine.dispose()
         if self.schemas:
             admin = create_engine(PG_URL, poolclass=NullPool)
-            with admin.begin() as conn:
-                for schema in self.schemas:
+            # One transaction per schema: dropping hundreds at once (a thorough Hypothesis run
+            # makes one per example) takes a lock per object and exhausts the server's lock
+            # table ("out of shared memory"), failing every other session's queries meanwhile.
+            for schema in self.schemas:
+                with admin.begin() as conn:
                     conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
             admin.dispose()
 

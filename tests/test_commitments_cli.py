@@ -145,6 +145,24 @@ def test_a_payment_reversed_later_is_not_recorded_again_before_the_reversal(fisi
     ok(fisiq("commitment", "pay", "2", "500", "--date", "2018-05-02"))
 
 
+def test_a_signing_is_not_reversed_while_a_payment_of_it_counts(fisiq: Run) -> None:
+    """Invariant 5 (paid <= signed) against a reversal in the middle: latest first."""
+    setup_parties(fisiq)
+    ok(fisiq("commitment", "add", "MRIF", "1000", "--stage", "signed", "--date", "2018-03-01"))
+    ok(fisiq("commitment", "pay", "1", "400", "--date", "2018-03-02"))
+    before = head(fisiq)
+    refused(fisiq("entry", "reverse", "1", "--date", "2018-03-03"),
+            "entry 1 is commitment 1's signing of 2018-03-01; reverse the commitment's later entries first, latest first: 2")
+    refused(fisiq("entry", "reverse", "2", "--date", "2018-03-01"),
+            "date its reversal on or after 2018-03-02 (the event's own date)")
+    assert head(fisiq) == before
+    ok(fisiq("entry", "reverse", "2", "--date", "2018-03-02"))
+    [c] = js(fisiq, "commitment", "list")["commitments"]
+    assert (c["signed"], c["paid"], c["unpaid"]) == ("1000.00", "0.00", "1000.00")
+    ok(fisiq("entry", "reverse", "1", "--date", "2018-03-02"))
+    assert balances_by(fisiq).get("Equity:Commitments:Receivable", Decimal(0)) == 0
+
+
 def test_progress_equals_ledger_balances_at_every_date(fisiq: Run) -> None:
     setup_parties(fisiq)
     ok(fisiq("target", "set", "member", "1000000", "--date", "2018-01-01"))
@@ -192,7 +210,7 @@ def test_progress_equals_ledger_balances_at_every_date(fisiq: Run) -> None:
 
 
 ops = st.lists(
-    st.tuples(st.sampled_from(["add", "sign", "pay", "cancel"]), st.integers(0, 3), st.integers(1, 500_000),
+    st.tuples(st.sampled_from(["add", "sign", "pay", "cancel", "reverse"]), st.integers(0, 3), st.integers(1, 500_000),
               st.integers(0, 20), st.sampled_from(rules.INITIAL_STAGES)),
     min_size=1, max_size=14,
 )
@@ -203,8 +221,13 @@ ops = st.lists(
                                                                    HealthCheck.too_slow])
 @given(steps=ops)
 def test_random_sequences_keep_invariant_5_and_progress_equals_balances(ledgers: Any, steps: list[Any]) -> None:
+    from contextlib import suppress
+
+    from sqlalchemy import select
+
     from fisiq import commitments_db, db, ledger, parties_db
     from fisiq.commitments_db import Op, OpsRefused
+    from fisiq.errors import LedgerError
     from fisiq.parties import make_party
 
     engine = ledgers.engine()
@@ -216,6 +239,14 @@ def test_random_sequences_keep_invariant_5_and_progress_equals_balances(ledgers:
         day += timedelta(days=gap)
         dates.append(day)
         amount = Decimal(cents).scaleb(-2)
+        if action == "reverse":  # `fisiq entry reverse` on one of the commitments' entries
+            with db.read_transaction(engine) as conn:
+                posted = list(conn.execute(select(commitments_db.EVENT.c.entry_id).where(
+                    commitments_db.EVENT.c.entry_id.is_not(None)).order_by(commitments_db.EVENT.c.id)).scalars())
+            if posted:
+                with suppress(LedgerError):  # refused: not the latest of its commitment, or reversed
+                    ledger.reverse_entry(engine, posted[which % len(posted)], day)
+            continue
         if action == "add":
             op = Op("add", day, party=["Alpha", "Beta"][which % 2], stage=stage, amount=amount)
         else:
@@ -230,6 +261,7 @@ def test_random_sequences_keep_invariant_5_and_progress_equals_balances(ledgers:
         for view in commitments_db.list_commitments(conn):
             assert view.state.holds(), view
         for as_of in [None, *dates]:
+            assert all(v.state.holds() for v in commitments_db.list_commitments(conn, as_of=as_of)), as_of
             p = commitments_db.campaign_progress(conn, as_of)
             tb = {b.account: b.amount for b in ledger.balances(conn, as_of=as_of)}
             paid = -sum((tb.get(a, Decimal(0)) for a in rules.INSTRUMENTS.values()), Decimal(0))

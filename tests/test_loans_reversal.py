@@ -218,7 +218,7 @@ def test_a_reversal_of_a_commitments_entry_is_not_reversed(target: str, fisiq: C
             payment = conn.execute(select(ledger.ENTRY.c.id).where(ledger.ENTRY.c.kind == "commitment-payment")).scalar_one()
         undo = _reverse(engine, payment, date(2018, 3, 3))
         before = chain_head(engine)
-        with pytest.raises(LedgerError, match=rf"entry {undo} reverses entry {payment} \(an event of commitment 1\) "
+        with pytest.raises(LedgerError, match=rf"entry {undo} reverses entry {payment} \(commitment 1's payment\) "
                                               r"and cannot itself be reversed; record the event again with `fisiq commitment`"):
             _reverse(engine, undo, date(2018, 3, 4))
         assert chain_head(engine) == before

@@ -235,20 +235,27 @@ def _recorded_refs(conn: Connection, refs: Iterable[str]) -> dict[str, RecordedE
 
 
 @dataclass(frozen=True, slots=True)
-class _LoanEventFact:
+class _EventFact:
+    """An event of a loan or a commitment, as `_Reversible` needs it."""
+
     id: int
-    loan_id: int
+    owner: str  # "loan 3", "commitment 1"
     kind: str
     day: date
     entry_id: int | None
     reversed_on: date | None  # the date of the recorded entry that reverses its entry
 
 
-# How `fisiq entry reverse` names a loan event in its messages.
-_LOAN_EVENT_NAMES = {
+# How `fisiq entry reverse` names an event in its messages.
+_EVENT_NAMES = {
     "disbursed": "disbursement", "repaid": "repayment", "interest": "interest posting",
     "rescheduled": "reschedule", "written-off": "write-off", "recovered": "recovery",
+    "signed": "signing", "payment": "payment", "cancelled": "cancellation",
 }
+
+
+def _named(event: _EventFact) -> str:
+    return f"{event.owner}'s {_EVENT_NAMES.get(event.kind, event.kind)}"
 
 
 @dataclass
@@ -256,13 +263,13 @@ class _Reversible:
     """What decides whether a draft may reverse an entry: the recorded kinds and reversals of
     the entries the batch reverses, and what the batch itself has added so far.
 
-    A loan is its events folded in date order (each repayment's split between interest and
-    principal depends on those before it), and an event counts from its date until the date
-    of the entry that reverses it. So that the loan and its entries agree on every date, an
-    entry that records a loan's event is reversed only when no later event of that loan still
-    counts, dated on or after the event and after every later event's span of counting; and
-    a reversal of a loan's or a commitment's entry is final (the event is recorded again
-    instead).
+    A loan or a commitment is its events folded in date order (each repayment's split between
+    interest and principal depends on those before it; a payment needs the signing before
+    it), and an event counts from its date until the date of the entry that reverses it. So
+    that the loan or commitment and its entries agree on every date, an entry that records
+    one of its events is reversed only when no later event of it still counts, dated on or
+    after the event and after every later event's span of counting; and a reversal of such
+    an entry is final (the event is recorded again instead).
     """
 
     kinds: dict[int, str]  # entry id -> kind, for the recorded entries the batch reverses
@@ -270,9 +277,8 @@ class _Reversible:
     # entry id -> (the entry it reverses, what that one records, the command that records it)
     # when that one is a loan's or a commitment's event
     reverses_an_event: dict[int, tuple[int, str, str]] = field(default_factory=dict)
-    loan_events: dict[int, _LoanEventFact] = field(default_factory=dict)  # entry id -> its loan event
-    loans: dict[int, list[_LoanEventFact]] = field(default_factory=dict)  # loan id -> its events, in order
-    commitment_events: dict[int, int] = field(default_factory=dict)  # entry id -> its commitment
+    events: dict[int, _EventFact] = field(default_factory=dict)  # entry id -> the event it records
+    series: dict[str, list[_EventFact]] = field(default_factory=dict)  # owner -> its events, in order
     closes_in_batch: set[int] = field(default_factory=set)
     reversed_in_batch: dict[int, date] = field(default_factory=dict)  # entry id -> the reversal's date
 
@@ -280,7 +286,6 @@ class _Reversible:
     def read(cls, conn: Connection, targets: Iterable[int]) -> _Reversible:
         kinds: dict[int, str] = {}
         reversed_by: dict[int, int] = {}
-        loan_ids: set[int] = set()
         reverses: dict[int, int] = {}
         facts = cls(kinds, reversed_by)
         for chunk in in_chunks(targets):
@@ -290,39 +295,42 @@ class _Reversible:
                     reverses[r.reverses] = r.id
             reversed_by.update({r.reverses: r.id for r in conn.execute(
                 select(T.ENTRY.c.reverses, T.ENTRY.c.id).where(T.ENTRY.c.reverses.in_(chunk)))})
-            loan_ids.update(conn.execute(
-                select(T.LOAN_EVENT.c.loan_id).where(T.LOAN_EVENT.c.entry_id.in_(chunk)).distinct()).scalars())
-            facts.commitment_events.update({r.entry_id: r.commitment_id for r in conn.execute(
-                select(T.COMMITMENT_EVENT.c.entry_id, T.COMMITMENT_EVENT.c.commitment_id)
-                .where(T.COMMITMENT_EVENT.c.entry_id.in_(chunk)))})
-        for chunk in in_chunks(sorted(reverses)):
-            for r in conn.execute(select(T.LOAN_EVENT.c.entry_id, T.LOAN_EVENT.c.loan_id, T.LOAN_EVENT.c.kind)
-                                  .where(T.LOAN_EVENT.c.entry_id.in_(chunk))):
-                what = f"loan {r.loan_id}'s {_LOAN_EVENT_NAMES.get(r.kind, r.kind)}"
-                facts.reverses_an_event[reverses[r.entry_id]] = (r.entry_id, what, "fisiq loan")
-            for r in conn.execute(select(T.COMMITMENT_EVENT.c.entry_id, T.COMMITMENT_EVENT.c.commitment_id)
-                                  .where(T.COMMITMENT_EVENT.c.entry_id.in_(chunk))):
-                what = f"an event of commitment {r.commitment_id}"
-                facts.reverses_an_event[reverses[r.entry_id]] = (r.entry_id, what, "fisiq commitment")
-        for chunk in in_chunks(sorted(loan_ids)):
-            reversal = T.ENTRY.alias("reversal")
-            rows = conn.execute(
-                select(T.LOAN_EVENT.c.id, T.LOAN_EVENT.c.loan_id, T.LOAN_EVENT.c.kind, T.LOAN_EVENT.c.date,
-                       T.LOAN_EVENT.c.entry_id, reversal.c.date.label("reversed_on"))
-                .outerjoin(reversal, reversal.c.reverses == T.LOAN_EVENT.c.entry_id)
-                .where(T.LOAN_EVENT.c.loan_id.in_(chunk)).order_by(T.LOAN_EVENT.c.id)
-            )
-            for r in rows:
-                fact = _LoanEventFact(r.id, r.loan_id, r.kind, as_date(r.date), r.entry_id,
+        # The events of every loan and commitment that a target, or what a target reverses, records.
+        for events_table, owner_column, owner in (
+            (T.LOAN_EVENT, "loan_id", "loan"), (T.COMMITMENT_EVENT, "commitment_id", "commitment"),
+        ):
+            owners: set[int] = set()
+            for chunk in in_chunks(sorted({*kinds, *reverses})):
+                owners.update(conn.execute(select(events_table.c[owner_column])
+                                           .where(events_table.c.entry_id.in_(chunk)).distinct()).scalars())
+            for chunk in in_chunks(sorted(owners)):
+                reversal = T.ENTRY.alias("reversal")
+                rows = conn.execute(
+                    select(events_table.c.id, events_table.c[owner_column].label("owner_id"), events_table.c.kind,
+                           events_table.c.date, events_table.c.entry_id, reversal.c.date.label("reversed_on"))
+                    .outerjoin(reversal, reversal.c.reverses == events_table.c.entry_id)
+                    .where(events_table.c[owner_column].in_(chunk)).order_by(events_table.c.id)
+                )
+                for r in rows:
+                    fact = _EventFact(r.id, f"{owner} {r.owner_id}", r.kind, as_date(r.date), r.entry_id,
                                       None if r.reversed_on is None else as_date(r.reversed_on))
-                facts.loans.setdefault(fact.loan_id, []).append(fact)
-                if fact.entry_id is not None:
-                    facts.loan_events[fact.entry_id] = fact
+                    facts.series.setdefault(fact.owner, []).append(fact)
+                    if fact.entry_id is not None:
+                        facts.events[fact.entry_id] = fact
+        for original, reversing in reverses.items():
+            if original in facts.events:
+                facts._note_reversal(reversing, original)
         return facts
+
+    def _note_reversal(self, reversing: int, original: int) -> None:
+        event = self.events[original]
+        command = "fisiq loan" if event.owner.startswith("loan") else "fisiq commitment"
+        self.reverses_an_event[reversing] = (original, _named(event), command)
 
     def check(self, entry_id: int, head_id: int, on: date) -> None:
         """Raise LedgerError unless entry `entry_id` exists, is not reversed, is no period
-        close nor a final reversal, and, for a loan's event, may be undone on `on`."""
+        close nor a final reversal, and, for a loan's or a commitment's event, may be undone
+        on `on`."""
         if not (0 < entry_id <= head_id):
             raise LedgerError(f"there is no entry {entry_id}")
         if entry_id in self.reversed_by or entry_id in self.reversed_in_batch:
@@ -337,13 +345,13 @@ class _Reversible:
                 f"entry {entry_id} reverses entry {original} ({what}) and cannot itself be reversed; "
                 f"record the event again with `{command}`"
             )
-        event = self.loan_events.get(entry_id)
+        event = self.events.get(entry_id)
         if event is not None:
-            self._check_loan_event(entry_id, event, on)
+            self._check_event(entry_id, event, on)
 
-    def _check_loan_event(self, entry_id: int, event: _LoanEventFact, on: date) -> None:
-        this = f"entry {entry_id} is loan {event.loan_id}'s {_LOAN_EVENT_NAMES.get(event.kind, event.kind)} of {event.day}"
-        later = [e for e in self.loans[event.loan_id] if e.id > event.id]
+    def _check_event(self, entry_id: int, event: _EventFact, on: date) -> None:
+        this = f"entry {entry_id} is {_named(event)} of {event.day}"
+        later = [e for e in self.series[event.owner] if e.id > event.id]
         undone = {e.entry_id: self.reversed_in_batch.get(e.entry_id, e.reversed_on) for e in later if e.entry_id is not None}
         counting = [e for e in later if e.entry_id is None or undone[e.entry_id] is None]
         # A later event reversed after its own date counted until then, reckoned with this one.
@@ -351,27 +359,22 @@ class _Reversible:
         lasting = [e for e in counting if e.entry_id is None]  # a reschedule: no entry to reverse
         if lasting:
             raise LedgerError(
-                f"{this}; the loan's {_LOAN_EVENT_NAMES.get(lasting[-1].kind, lasting[-1].kind)} of "
-                f"{lasting[-1].day} came after it and cannot be undone, so neither can this entry"
+                f"{this}; {_named(lasting[-1])} of {lasting[-1].day} came after it and cannot be undone, "
+                "so neither can this entry"
             )
         if counting:
             entries = ", ".join(str(e.entry_id) for e in reversed(counting))
-            raise LedgerError(f"{this}; reverse the loan's later entries first, latest first: {entries}")
+            raise LedgerError(f"{this}; reverse the {event.owner.split()[0]}'s later entries first, latest first: {entries}")
         floor = max([event.day, *counted_until])
         if on < floor:
-            why = "the event's own date" if floor == event.day else "the date the loan's later entries were reversed"
+            why = "the event's own date" if floor == event.day else f"the date the {event.owner.split()[0]}'s later entries were reversed"
             raise LedgerError(f"{this}; date its reversal on or after {floor} ({why})")
 
     def record(self, new_id: int, entry_id: int, on: date) -> None:
         """Note that the batch's entry `new_id`, dated `on`, reverses entry `entry_id`."""
         self.reversed_in_batch[entry_id] = on
-        event = self.loan_events.get(entry_id)
-        if event is not None:
-            what = f"loan {event.loan_id}'s {_LOAN_EVENT_NAMES.get(event.kind, event.kind)}"
-            self.reverses_an_event[new_id] = (entry_id, what, "fisiq loan")
-        elif entry_id in self.commitment_events:
-            self.reverses_an_event[new_id] = (entry_id, f"an event of commitment {self.commitment_events[entry_id]}",
-                                              "fisiq commitment")
+        if entry_id in self.events:
+            self._note_reversal(new_id, entry_id)
 
 
 def append_entries(
