@@ -26,7 +26,7 @@ from fisiq import accounts as chart
 from fisiq import commitments as rules
 from fisiq.commitments import CommitmentError, Event, Figures, State
 from fisiq.db import utc_now
-from fisiq.entries import EntryDraft, RecordedEntry
+from fisiq.entries import EntryDraft, RecordedEntry, last_counted_reversal
 from fisiq.errors import FisiqError
 from fisiq.ledger import (
     ACCOUNT,
@@ -316,12 +316,11 @@ class _Batch:
     def _after_reversals(self, c: _Commitment, on: date, label: str) -> None:
         """Refuse an event dated before a reversal that left one of the commitment's events
         counting for a while: until that date both would count (a payment twice, say)."""
-        undone = [self.reversed[e.entry_id] for e in c.events
-                  if e.entry_id is not None and e.entry_id in self.reversed and self.reversed[e.entry_id] > e.date]
-        if undone and on < max(undone):
+        undone = last_counted_reversal((e.date, self.reversed.get(e.entry_id)) for e in c.events if e.entry_id is not None)
+        if undone is not None and on < undone:
             raise CommitmentError(
-                f"{on} is before {max(undone)}, when an entry of {label} was reversed; date it on or after "
-                f"{max(undone)} (or reverse on the event's own date to record it again on that date)", "date",
+                f"{on} is before {undone}, when an entry of {label} was reversed; date it on or after "
+                f"{undone} (or reverse on the event's own date to record it again on that date)", "date",
             )
 
     def _target(self, op: Op) -> OpResult:

@@ -197,6 +197,18 @@ def reversal_of(entry: RecordedEntry, on: date, memo: str | None = None) -> Entr
     )
 
 
+def last_counted_reversal(spans: Iterable[tuple[date, date | None]]) -> date | None:
+    """Of events given as (their date, the date their entry was reversed, or None), the
+    latest reversal that left an event counting for a while (dated after the event).
+
+    An event counts from its date until its reversal's, in a loan or a commitment as in the
+    books; one reversed on its own date never counted. Nothing new of the same loan or
+    commitment may be dated before this date: the two would count together in between.
+    """
+    dates = [undone for day, undone in spans if undone is not None and undone > day]
+    return max(dates) if dates else None
+
+
 def same_content(a: EntryDraft, b: EntryDraft) -> bool:
     """Whether two drafts ask for the same entry (what an idempotency key compares)."""
     def key(d: EntryDraft) -> tuple[object, ...]:

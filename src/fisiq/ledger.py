@@ -33,6 +33,7 @@ from fisiq.entries import (
     ChainProblem,
     EntryDraft,
     RecordedEntry,
+    last_counted_reversal,
     reversal_of,
     same_content,
     seal,
@@ -45,6 +46,7 @@ from fisiq.reports import Balance, RegisterLine
 from fisiq.statements import FiscalYear, YearFigures
 
 K = TypeVar("K", str, int)
+MAX_ID = 2**63 - 1  # ids are 64-bit integers on both engines
 
 
 class _Tables:
@@ -295,6 +297,8 @@ class _Reversible:
                     reverses[r.reverses] = r.id
             reversed_by.update({r.reverses: r.id for r in conn.execute(
                 select(T.ENTRY.c.reverses, T.ENTRY.c.id).where(T.ENTRY.c.reverses.in_(chunk)))})
+        if not kinds:  # the batch reverses nothing recorded
+            return facts
         # The events of every loan and commitment that a target, or what a target reverses, records.
         for events_table, owner_column, owner in (
             (T.LOAN_EVENT, "loan_id", "loan"), (T.COMMITMENT_EVENT, "commitment_id", "commitment"),
@@ -354,8 +358,6 @@ class _Reversible:
         later = [e for e in self.series[event.owner] if e.id > event.id]
         undone = {e.entry_id: self.reversed_in_batch.get(e.entry_id, e.reversed_on) for e in later if e.entry_id is not None}
         counting = [e for e in later if e.entry_id is None or undone[e.entry_id] is None]
-        # A later event reversed after its own date counted until then, reckoned with this one.
-        counted_until = [d for e in later if e.entry_id is not None and (d := undone[e.entry_id]) is not None and d > e.day]
         lasting = [e for e in counting if e.entry_id is None]  # a reschedule: no entry to reverse
         if lasting:
             raise LedgerError(
@@ -365,7 +367,9 @@ class _Reversible:
         if counting:
             entries = ", ".join(str(e.entry_id) for e in reversed(counting))
             raise LedgerError(f"{this}; reverse the {event.owner.split()[0]}'s later entries first, latest first: {entries}")
-        floor = max([event.day, *counted_until])
+        # A later event reversed after its own date counted until then, reckoned with this one.
+        floor = max(event.day, last_counted_reversal((e.day, undone[e.entry_id]) for e in later if e.entry_id is not None)
+                    or event.day)
         if on < floor:
             why = "the event's own date" if floor == event.day else f"the date the {event.owner.split()[0]}'s later entries were reversed"
             raise LedgerError(f"{this}; date its reversal on or after {floor} ({why})")
@@ -667,7 +671,7 @@ def _build(row: object, postings: Sequence[object]) -> RecordedEntry:
 
 
 def get_entry(conn: Connection, entry_id: int) -> RecordedEntry | None:
-    if not 0 < entry_id < 2**63:  # beyond the column's range the driver would raise
+    if not 0 < entry_id <= MAX_ID:  # beyond the column's range the driver would raise
         return None
     row = conn.execute(select(T.ENTRY).where(T.ENTRY.c.id == entry_id)).first()
     if row is None:

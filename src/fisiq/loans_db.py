@@ -37,8 +37,8 @@ from sqlalchemy import Connection, Engine, func, insert, select
 
 from fisiq import loans, settings_db
 from fisiq.db import read_transaction, utc_now, write_transaction
-from fisiq.entries import EntryDraft, Posting
-from fisiq.ledger import ACCOUNT, ENTRY, POSTING, append_entry, as_date, balances, current_user
+from fisiq.entries import EntryDraft, Posting, last_counted_reversal
+from fisiq.ledger import ACCOUNT, ENTRY, MAX_ID, POSTING, append_entry, as_date, balances, current_user
 from fisiq.models import Loan, LoanEvent, Party
 from fisiq.money import from_minor, to_minor, to_str
 from fisiq.portfolio import LoanFacts
@@ -129,7 +129,8 @@ class LoanRecord:
         return out
 
     def posted_interest(self) -> dict[int, date]:
-        """Installment number -> due date of the interest already posted (and not reversed)."""
+        """Installment number -> date of its interest posting that counts (its due date, or
+        a later reversal's date when posted again after one)."""
         return {int(e.details["installment"]): e.date for e in self.live_events() if e.kind == "interest"}
 
     def interest_ref(self, installment: int) -> str:
@@ -143,10 +144,8 @@ class LoanRecord:
         return f"{base}-repost-{reversed_before}" if reversed_before else base
 
     def last_reversal_date(self) -> date | None:
-        """The latest date until which an event of the loan counted before its reversal (an
-        event reversed on its own date never counted and sets none)."""
-        dates = [e.reversed_on for e in self.events if e.reversed_on is not None and e.reversed_on > e.date]
-        return max(dates) if dates else None
+        """See `entries.last_counted_reversal`: no new event of the loan is dated before it."""
+        return last_counted_reversal((e.date, e.reversed_on) for e in self.events)
 
     def last_event_date(self) -> date | None:
         dates = [e.date for e in self.live_events() if e.kind in _DOMAIN_KINDS]
@@ -204,7 +203,7 @@ def _record(conn: Connection, row: Any, borrower: str) -> LoanRecord:
 
 def get_loan(conn: Connection, loan_id: int) -> LoanRecord:
     """The loan with its events; LoanError when there is no such loan."""
-    if not 0 < loan_id < 2**63:  # beyond the column's range the driver would raise
+    if not 0 < loan_id <= MAX_ID:  # beyond the column's range the driver would raise
         raise LoanError(f"there is no loan {loan_id} (see `fisiq loan list`)")
     row = conn.execute(
         select(LOAN, PARTY.c.name.label("borrower")).join(PARTY, PARTY.c.id == LOAN.c.borrower_id)
