@@ -163,6 +163,31 @@ def test_a_signing_is_not_reversed_while_a_payment_of_it_counts(fisiq: Run) -> N
     assert balances_by(fisiq).get("Equity:Commitments:Receivable", Decimal(0)) == 0
 
 
+
+def test_a_commitment_whose_entries_were_all_reversed_shows_as_void(fisiq: Run) -> None:
+    """It used to vanish ("there is no commitment 1") although its entries are in the journal,
+    and a payment on it was refused with "a new commitment starts as ...". Now it is shown,
+    void, with its history, and it is recorded again from its signing."""
+    setup_parties(fisiq)
+    ok(fisiq("commitment", "add", "MRIF", "50000", "--stage", "signed", "--date", "2018-03-01"))
+    ok(fisiq("entry", "reverse", "1", "--date", "2018-03-01"))
+    shown = js(fisiq, "commitment", "show", "1")
+    assert (shown["stage"], shown["signed"], shown["unpaid"]) == ("void", "0.00", "0.00")
+    assert [(h["event"], h["entry"], h["reversed_by"]) for h in shown["history"]] == [
+        ("signed", 1, 2), ("reversal", 2, None)]
+    assert "void" in ok(fisiq("commitment", "show", "1")).stdout
+    before = head(fisiq)
+    void = "commitment 1 is void: the entries it posted were reversed; record it again from its agreement or signing"
+    refused(fisiq("commitment", "pay", "1", "100", "--date", "2018-04-01"), void)
+    refused(fisiq("commitment", "sign", "1", "--date", "2018-04-01"), void)
+    refused(fisiq("commitment", "show", "2"), "there is no commitment 2")
+    assert head(fisiq) == before
+    ok(fisiq("commitment", "sign", "1", "--date", "2018-04-01", "--amount", "40000"))
+    shown = js(fisiq, "commitment", "show", "1")
+    assert (shown["stage"], shown["signed"], shown["unpaid"]) == ("signed", "40000.00", "40000.00")
+    assert balances_by(fisiq)["Equity:Commitments:Receivable"] == Decimal("40000.00")
+
+
 def test_progress_equals_ledger_balances_at_every_date(fisiq: Run) -> None:
     setup_parties(fisiq)
     ok(fisiq("target", "set", "member", "1000000", "--date", "2018-01-01"))

@@ -32,6 +32,8 @@ SIGNED = "signed"
 PAID = "paid"
 CANCELLED = "cancelled"
 STAGES = (PROSPECT, IN_PRINCIPLE, SIGNED, PAID, CANCELLED)
+# Not a stage one records: a commitment whose every entry was reversed (`fisiq entry reverse`).
+VOID = "void"
 INITIAL_STAGES = (PROSPECT, IN_PRINCIPLE, SIGNED)
 
 # Event kinds as stored in commitment_event.kind.

@@ -31,6 +31,7 @@ from fisiq.errors import FisiqError
 from fisiq.ledger import (
     ACCOUNT,
     ENTRY,
+    MAX_ID,
     POSTING,
     append_entries,
     as_date,
@@ -304,6 +305,12 @@ class _Batch:
             label = f"commitment {c.id}" if c.id > 0 else f"commitment {c.ref or 'new'}"
             self._after_reversals(c, op.date, label)
             event = rules.complete(c.state, Event(_EVENT_OF[op.action], op.date, op.amount, reason=op.reason, ref=op.ref))
+            if c.state is None and (event.kind not in rules.INITIAL_STAGES or event.amount is None):
+                # Every event it had was undone by `fisiq entry reverse`: it starts again.
+                raise CommitmentError(
+                    f"{label} is void: the entries it posted were reversed; record it again from its "
+                    f"agreement or signing with an amount (`fisiq commitment sign {c.id} --amount A --date D`)"
+                )
             rules.check(c.state, event, label)
         if op.ref is not None:
             self.refs.add(op.ref)
@@ -473,9 +480,17 @@ class HistoryLine:
 
 
 def commitment_history(conn: Connection, commitment_id: int) -> tuple[CommitmentView, list[HistoryLine]]:
+    """A commitment and its events; one whose every entry was reversed shows as `void`."""
     view = next((v for v in list_commitments(conn) if v.id == commitment_id), None)
     if view is None:
-        raise CommitmentError(f"there is no commitment {commitment_id}")
+        row = conn.execute(select(COMMITMENT).where(COMMITMENT.c.id == commitment_id)).first() \
+            if 0 < commitment_id <= MAX_ID else None
+        if row is None:
+            raise CommitmentError(f"there is no commitment {commitment_id}")
+        party = get_party(conn, row.party_id)
+        assert party is not None
+        view = CommitmentView(row.id, party, rules.KIND_CATEGORY.get(party.kind, "other"), row.instrument, row.ref,
+                              State(stage=rules.VOID, pledged=Decimal("0.00")))
     reversed_by = {
         int(r.reverses): int(r.id)
         for r in conn.execute(select(ENTRY.c.id, ENTRY.c.reverses).where(
