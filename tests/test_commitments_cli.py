@@ -295,3 +295,43 @@ def test_random_sequences_keep_invariant_5_and_progress_equals_balances(ledgers:
             assert p.total.signed_unpaid >= 0 and p.total.paid >= 0
             assert sum((v.state.paid for v in commitments_db.list_commitments(conn, as_of=as_of)), Decimal(0)) == paid
         assert ledger.verify(conn) is None
+        assert commitments_db.disagreement(conn) is None  # what `fisiq audit verify` checks of commitments
+
+
+def test_audit_verify_finds_a_commitment_apart_from_its_entries(fisiq: Run, target: str) -> None:
+    """Invariant 5 against the books: a payment written beside the commands (raw SQL, no entry)
+    is caught by `fisiq audit verify`, which names the commitment and what differs."""
+    from fisiq import commitments_db, db
+
+    setup_parties(fisiq)
+    ok(fisiq("commitment", "add", "MRIF", "1000", "--stage", "signed", "--date", "2018-03-01"))
+    ok(fisiq("commitment", "pay", "1", "400", "--date", "2018-03-02"))
+    ok(fisiq("commitment", "add", "Fondation Solidarité", "500", "--stage", "signed", "--date", "2018-03-01",
+             "--instrument", "grant"))
+    ok(fisiq("entry", "reverse", "3", "--date", "2018-03-01"))  # commitment 2: void, and still agrees
+    assert "every loan and commitment agrees with its entries" in ok(fisiq("audit", "verify")).output
+    engine = db.open_ledger(target)
+
+    def forge_payment(minor: int) -> None:
+        with db.write_transaction(engine) as conn:
+            conn.execute(commitments_db.EVENT.insert(), {
+                "commitment_id": 1, "kind": "payment", "date": date(2018, 3, 5), "amount": minor,
+                "recorded_at": db.utc_now(), "recorded_by": "forger",
+            })
+
+    try:
+        forge_payment(10000)
+        failed = fisiq("audit", "verify")
+        assert failed.exit_code == 1
+        assert failed.output.strip() == (
+            "FAILED at commitment 1: its balance on Equity:Commitments:Receivable is 500.00 CAD by its events "
+            "but 600.00 CAD in its entries (link commitment:1)")
+        forge_payment(60000)
+    finally:
+        engine.dispose()
+    failed = fisiq("audit", "verify")
+    assert failed.exit_code == 1
+    assert failed.output.strip() == ("FAILED at commitment 1: its events break invariant 5: paid 1100.00, "
+                                     "signed 1000.00, cancelled 0.00 CAD")
+    doc = json.loads(fisiq("audit", "verify", "--json").output)
+    assert doc["ok"] is False and doc["problem"]["commitment"] == 1 and doc["problem"]["loan"] is None

@@ -311,7 +311,7 @@ def test_audit_verify_finds_a_loan_apart_from_its_entries(target: str, fisiq: Ca
         loan_id = _disbursed_loan(engine)
         loans_db.repay(engine, loan_id, D("500.00"), date(2018, 5, 2))
         ok = fisiq("audit", "verify")
-        assert ok.exit_code == 0 and "every loan agrees with its entries" in ok.output
+        assert ok.exit_code == 0 and "every loan and commitment agrees with its entries" in ok.output
         with db.write_transaction(engine) as conn:
             conn.execute(loans_db.EVENT.insert(), {
                 "loan_id": loan_id, "kind": "repaid", "date": date(2018, 6, 2), "amount": 10000,

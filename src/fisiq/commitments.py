@@ -291,6 +291,16 @@ def link_of(commitment_id: int) -> str:
     return f"commitment:{commitment_id}"
 
 
+def balances_by_events(state: State | None, instrument: str) -> dict[str, Decimal]:
+    """What the entries of a commitment must sum to per account, given its events (`fisiq
+    audit verify`): the signed, unpaid rest receivable (and subscribed, contra), the paid
+    amount credited to its instrument's account. A commitment with no event that counts
+    (every entry reversed) owes nothing."""
+    zero = Decimal("0.00")
+    rest, paid = (state.rest, state.paid) if state is not None else (zero, zero)
+    return {chart.COMMITMENTS_RECEIVABLE: rest, chart.COMMITMENTS_SUBSCRIBED: -rest, INSTRUMENTS[instrument]: -paid}
+
+
 # --- progress ------------------------------------------------------------------------------
 
 

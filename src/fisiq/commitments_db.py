@@ -508,6 +508,34 @@ def commitment_history(conn: Connection, commitment_id: int) -> tuple[Commitment
     return view, lines
 
 
+def disagreement(conn: Connection) -> tuple[int, str] | None:
+    """The first commitment whose events break invariant 5 or differ from its entries'
+    balances, as (commitment id, what is wrong); None when all agree (`fisiq audit verify`)."""
+    reversed_ids = reversals(conn)
+    events = _events(conn)
+    books: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    query = (
+        select(ENTRY.c.link, ACCOUNT.c.name, func.sum(POSTING.c.amount).label("total"))
+        .join(POSTING, POSTING.c.entry_id == ENTRY.c.id).join(ACCOUNT, ACCOUNT.c.id == POSTING.c.account_id)
+        .where(ENTRY.c.link.like("commitment:%"), POSTING.c.currency == CUR)
+        .group_by(ENTRY.c.link, ACCOUNT.c.name)
+    )
+    for row in conn.execute(query):
+        books[(row.link, row.name)] = from_minor(int(row.total), CUR)
+    for row in conn.execute(select(COMMITMENT.c.id, COMMITMENT.c.instrument).order_by(COMMITMENT.c.id)):
+        state = rules.fold(events.get(row.id, []), reversed_ids)
+        if state is not None and not state.holds():
+            return row.id, (f"its events break invariant 5: paid {state.paid}, signed {state.signed}, "
+                            f"cancelled {state.cancelled} {CUR}")
+        link = rules.link_of(row.id)
+        for account, want in rules.balances_by_events(state, row.instrument).items():
+            have = books.get((link, account), Decimal("0.00"))
+            if have != want:
+                return row.id, (f"its balance on {account} is {want} {CUR} by its events but {have} {CUR} "
+                                f"in its entries (link {link})")
+    return None
+
+
 def targets(conn: Connection, as_of: date | None = None) -> dict[str, Decimal]:
     """The target in force per category: the latest dated on or before as_of."""
     query = select(TARGET.c.category, TARGET.c.amount).order_by(TARGET.c.date, TARGET.c.id)

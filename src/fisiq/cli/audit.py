@@ -22,23 +22,25 @@ def verify(
     as_json: Annotated[bool, json_option()] = False,
 ) -> None:
     """Check every entry's hash and link, that each balances, that the books sum to zero, and
-    that every loan's figures (from its events) equal the balances of its entries.
+    that every loan's and commitment's figures (from its events) equal its entries' balances.
 
     With --checkpoint FILE, also check that the ledger still holds the entries that the export
     FILE ended with (so a removed tail or a recomputed chain is caught).
-    Exit 0 when all holds; exit 1 naming the first entry (or loan) that fails.
+    Exit 0 when all holds; exit 1 naming the first entry (or loan, or commitment) that fails.
     Example: fisiq audit verify --checkpoint fisiq-2019.jsonl
     """
     from fisiq import db
     from fisiq import ledger as books
     from fisiq.checkpoint import extends_checkpoint
+    from fisiq.commitments_db import disagreement as commitment_disagreement
     from fisiq.entries import ChainProblem
     from fisiq.export import read_checkpoint
     from fisiq.loans_db import disagreement
 
     mark = read_checkpoint(str(checkpoint)) if checkpoint is not None else None
-    # (where, entry, loan, message) of the first problem: the chain and entries first, then loans.
-    failure: tuple[str, int | None, int | None, str] | None = None
+    # (where, entry, loan, commitment, message) of the first problem: the chain and entries
+    # first, then loans, then commitments.
+    failure: tuple[str, int | None, int | None, int | None, str] | None = None
     with ledger(ctx) as engine, db.read_transaction(engine) as conn:
         problem = books.verify(conn)
         head_id, head_hash = books.chain_head(conn)
@@ -47,23 +49,26 @@ def verify(
             if broken is not None:
                 problem = ChainProblem(head_id + 1 if head_id < mark.entries else mark.entries, broken)
         if problem is not None:
-            failure = (f"entry {problem.entry_id}", problem.entry_id, None, problem.message)
+            failure = (f"entry {problem.entry_id}", problem.entry_id, None, None, problem.message)
         elif (loan_problem := disagreement(conn)) is not None:
-            failure = (f"loan {loan_problem[0]}", None, loan_problem[0], loan_problem[1])
+            failure = (f"loan {loan_problem[0]}", None, loan_problem[0], None, loan_problem[1])
+        elif (pledge_problem := commitment_disagreement(conn)) is not None:
+            failure = (f"commitment {pledge_problem[0]}", None, None, pledge_problem[0], pledge_problem[1])
     if as_json:
         print_json({
             "ok": failure is None,
             "entries": head_id,
             "head": head_hash,
-            "problem": None if failure is None else {"entry": failure[1], "loan": failure[2], "message": failure[3]},
+            "problem": None if failure is None else {
+                "entry": failure[1], "loan": failure[2], "commitment": failure[3], "message": failure[4]},
             "checkpoint": None if mark is None else {"entries": mark.entries, "head": mark.head},
         })
     if failure is not None:
         if not as_json:
-            typer.echo(f"FAILED at {failure[0]}: {failure[3]}", err=True)
+            typer.echo(f"FAILED at {failure[0]}: {failure[4]}", err=True)
         raise typer.Exit(1)
     if not as_json:
         typer.echo(f"OK: {head_id} entries, chain head {head_hash}; every entry balances, the books sum to zero, "
-                   "every loan agrees with its entries.")
+                   "every loan and commitment agrees with its entries.")
         if mark is not None:
             typer.echo(f"The ledger extends the checkpoint of {checkpoint} ({mark.entries} entries, head {mark.head}).")
