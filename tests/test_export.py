@@ -159,7 +159,7 @@ def test_jsonl_restore_is_byte_identical(ledgers: Any, tmp_path: Path) -> None:
     ok(cli(source, "export", "-f", "jsonl", "-o", str(first)))
     copy = ledgers.target()
     result = ok(cli(copy, "restore", str(first)))
-    assert "Restored 5 entries" in result.stdout
+    assert "Restored 5 entries" in result.stdout and "Note" not in result.stdout
     second = tmp_path / "second.jsonl"
     ok(cli(copy, "export", "-f", "jsonl", "-o", str(second)))
     assert first.read_bytes() == second.read_bytes()
@@ -170,6 +170,27 @@ def test_jsonl_restore_is_byte_identical(ledgers: Any, tmp_path: Path) -> None:
     # A non-empty ledger is refused, and nothing is written.
     again = cli(copy, "restore", str(first))
     assert again.exit_code == 1 and "already has 5 entries" in again.output
+
+
+
+def test_restore_says_the_loan_and_commitment_registers_stay_behind(ledgers: Any, tmp_path: Path) -> None:
+    """A jsonl export holds the books, not the registers: restore says so instead of leaving a
+    user to find `commitment list` empty; the balances are the same."""
+    source = ledgers.target()
+    ok(cli(source, "party", "add", "MRIF", "--kind", "government"))
+    ok(cli(source, "commitment", "add", "MRIF", "1000", "--stage", "signed", "--date", "2018-03-01"))
+    ok(cli(source, "commitment", "pay", "1", "400", "--date", "2018-03-02"))
+    ok(cli(source, "entry", "add", "--date", "2018-03-03", "-m", "fee", "-p", "Expenses:Operations 5 CAD",
+           "-p", "Assets:Cash"))
+    full = tmp_path / "full.jsonl"
+    ok(cli(source, "export", "-f", "jsonl", "-o", str(full)))
+    copy = ledgers.target()
+    out = ok(cli(copy, "restore", str(full))).stdout
+    assert "Restored 3 entries" in out
+    assert "Note: 2 of them were posted by loans or commitments" in out and "fisiq backup" in out
+    assert json.loads(ok(cli(copy, "commitment", "list", "--json")).stdout)["commitments"] == []
+    balances = [json.loads(ok(cli(t, "report", "trial-balance", "--json")).stdout)["rows"] for t in (source, copy)]
+    assert balances[0] == balances[1]
 
 
 def test_restore_refuses_altered_truncated_and_partial_files(ledgers: Any, tmp_path: Path) -> None:

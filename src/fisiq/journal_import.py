@@ -52,6 +52,9 @@ class Restored:
     head: str
     accounts_added: int
     parties_added: int
+    linked: int = 0
+    """Entries posted by a loan or a commitment (link `loan:N`, `commitment:N`): the export
+    holds the entries, not the loan and commitment registers, so those are not restored."""
 
 
 def party_rows(conn: Connection) -> list[dict[str, object]]:
@@ -159,6 +162,7 @@ def _restore(conn: Connection, lines: Iterable[str], source: str) -> Restored:
     expected_id, head = 1, GENESIS_HASH
     closed: date | None = None
     reversed_ids: set[int] = set()
+    linked = 0
     checkpoint: Checkpoint | None = None
     started = False
     party_columns = {c.name for c in PARTY.c} - {"id"}
@@ -209,6 +213,8 @@ def _restore(conn: Connection, lines: Iterable[str], source: str) -> Restored:
                 closed = entry.date if closed is None else max(closed, entry.date)
             if entry.reverses is not None:
                 reversed_ids.add(entry.reverses)
+            if entry.link is not None and entry.link.startswith(("loan:", "commitment:")):
+                linked += 1
             writer.add(entry, where)
             expected_id, head = entry.id + 1, entry.hash
         elif kind == "checkpoint":
@@ -229,7 +235,7 @@ def _restore(conn: Connection, lines: Iterable[str], source: str) -> Restored:
         )
     if writer is not None:
         writer.flush()
-    return Restored(expected_id - 1, head, accounts_added, parties_added)
+    return Restored(expected_id - 1, head, accounts_added, parties_added, linked)
 
 
 def _account(conn: Connection, body: dict[str, Any], where: str) -> int:

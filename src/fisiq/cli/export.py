@@ -66,3 +66,9 @@ def restore(
         f"Restored {done.entries} entries (chain head {done.head}), "
         f"{done.accounts_added} accounts and {done.parties_added} parties added."
     )
+    if done.linked:
+        typer.echo(
+            f"Note: {done.linked} of them were posted by loans or commitments. An export holds the books, not "
+            "the loan and commitment registers: `loan` and `commitment` commands do not know them here. "
+            "For a full copy of a ledger, use `fisiq backup`."
+        )
