@@ -335,3 +335,23 @@ def test_audit_verify_finds_a_commitment_apart_from_its_entries(fisiq: Run, targ
                                      "signed 1000.00, cancelled 0.00 CAD")
     doc = json.loads(fisiq("audit", "verify", "--json").output)
     assert doc["ok"] is False and doc["problem"]["commitment"] == 1 and doc["problem"]["loan"] is None
+
+
+def test_audit_verify_names_a_commitment_event_it_cannot_read(fisiq: Run, target: str) -> None:
+    from fisiq import commitments_db, db
+
+    setup_parties(fisiq)
+    ok(fisiq("commitment", "add", "MRIF", "1000", "--stage", "signed", "--date", "2018-03-01"))
+    engine = db.open_ledger(target)
+    try:
+        with db.write_transaction(engine) as conn:
+            conn.execute(commitments_db.EVENT.insert(), {
+                "commitment_id": 1, "kind": "paid", "date": date(2018, 3, 5), "amount": 100,
+                "recorded_at": db.utc_now(), "recorded_by": "forger",
+            })
+    finally:
+        engine.dispose()
+    failed = fisiq("audit", "verify")
+    assert failed.exit_code == 1 and "Traceback" not in failed.output
+    assert failed.output.strip() == ("FAILED at commitment 1: its events no longer make a commitment "
+                                     "(unknown commitment event 'paid')")

@@ -62,9 +62,11 @@ def fill(conn: Connection) -> None:
         "INSERT INTO commitment (party_id, instrument, currency, recorded_at, recorded_by) "
         "VALUES (1, 'equity', 'CAD', 'x', 'tester')"
     ))
+    # A signing whose entry (2) was reversed (by 3): it points at an entry, and it counts
+    # nothing, so `audit verify` finds the commitment in agreement with its (no) entries.
     conn.execute(text(
         "INSERT INTO commitment_event (commitment_id, kind, date, amount, entry_id, recorded_at, recorded_by) "
-        "VALUES (1, 'paid', '2018-03-31', 100000, 1, 'x', 'tester')"
+        "VALUES (1, 'signed', '2018-04-02', 25050, 2, 'x', 'tester')"
     ))
     conn.execute(text(
         "INSERT INTO loan (borrower_id, currency, principal, annual_rate, term, frequency, method, grace, "

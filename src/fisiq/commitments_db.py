@@ -523,7 +523,10 @@ def disagreement(conn: Connection) -> tuple[int, str] | None:
     for row in conn.execute(query):
         books[(row.link, row.name)] = from_minor(int(row.total), CUR)
     for row in conn.execute(select(COMMITMENT.c.id, COMMITMENT.c.instrument).order_by(COMMITMENT.c.id)):
-        state = rules.fold(events.get(row.id, []), reversed_ids)
+        try:
+            state = rules.fold(events.get(row.id, []), reversed_ids)
+        except CommitmentError as exc:
+            return row.id, f"its events no longer make a commitment ({exc})"
         if state is not None and not state.holds():
             return row.id, (f"its events break invariant 5: paid {state.paid}, signed {state.signed}, "
                             f"cancelled {state.cancelled} {CUR}")
