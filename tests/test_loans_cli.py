@@ -265,3 +265,19 @@ def test_lending_settings_are_config_settings(fisiq: Run) -> None:
     stored = shown["loan.provision_rates"]["value"]
     ok(fisiq("config", "set", "loan.provision_rates", stored))
     assert json.loads(ok(fisiq("loan", "limits", "--json")).stdout)["provision_rates"][0] == [0, "0.02"]
+
+
+def test_accrual_after_a_period_close_says_where_the_late_interest_went(fund: Run) -> None:
+    """The books were closed without running the accrual first: interest that fell due inside
+    the closed period is posted on the first day after it, and the command says so."""
+    ok(fund("loan", "disburse", "1", "--date", "2018-04-01"))
+    ok(fund("period", "close", "2018-05-15"))
+    out = ok(fund("loan", "accrue", "--through", "2018-06-01")).stdout
+    assert out.strip() == ("Loan 1: posted 20.04 of interest fallen due through 2018-06-01. "
+                           "What fell due inside the closed period is dated 2018-05-16, after the close.")
+    shown = json.loads(ok(fund("loan", "show", "1", "--json")).stdout)
+    interest = [(e["date"], e["amount"]) for e in shown["events"] if e["kind"] == "interest"]
+    assert interest == [("2018-05-16", "12.00"), ("2018-06-01", "8.04")]
+    refused(fund("loan", "reschedule", "1", "--date", "2018-05-01", "--term", "6", "--first-due", "2018-07-01"),
+            "2018-05-01 is inside a closed period (closed through 2018-05-15); date the reschedule after 2018-05-15")
+    assert ok(fund("audit", "verify")).exit_code == 0

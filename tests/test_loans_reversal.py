@@ -124,7 +124,7 @@ def test_interest_reversed_after_a_period_close_is_posted_again_after_it(engine:
     ledger.close_period(engine, date(2018, 6, 30))
     _, second = _event_entries(engine, loan_id, "interest")
     _reverse(engine, second, date(2018, 7, 5))
-    assert loans_db.accrue(engine, date(2018, 7, 31)) == [(loan_id, D("12.08"))]  # 06-01 again, and 07-01
+    assert loans_db.accrue(engine, date(2018, 7, 31)) == [(loan_id, D("12.08"), date(2018, 7, 5))]  # 06-01 again (after the close), and 07-01
     events = [(e.kind, e.date, e.counts()) for e in loans_db.read_loan(engine, loan_id).events if e.kind == "interest"]
     assert events == [("interest", date(2018, 5, 1), True), ("interest", date(2018, 6, 1), False),
                       ("interest", date(2018, 7, 5), True), ("interest", date(2018, 7, 5), True)]

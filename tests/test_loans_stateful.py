@@ -60,6 +60,7 @@ class LoanMachine(RuleBasedStateMachine):
         self.cash = CAPITAL
         self.loans: list[int] = []
         self.posted_through: dict[int, date] = {}
+        self.closed: date | None = None
 
     def teardown(self) -> None:
         self.engine.dispose()
@@ -199,6 +200,17 @@ class LoanMachine(RuleBasedStateMachine):
         loans_db.recover(self.engine, loan.id, amount, self.clock)
         self.cash += amount
 
+    @precondition(lambda self: self.clock > START)
+    @rule()
+    def close_books(self) -> None:
+        """Close the books through yesterday, whether or not the interest due was posted: what
+        fell due inside is posted after the close, and nothing stops the next steps."""
+        through = self.clock - timedelta(days=1)
+        if self.closed is not None and through <= self.closed:
+            return
+        ledger.close_period(self.engine, through)
+        self.closed = through
+
     @precondition(lambda self: self.loans)
     @rule(i=st.integers(0, 3), latest=st.booleans())
     def reverse(self, i: int, latest: bool) -> None:
@@ -210,6 +222,12 @@ class LoanMachine(RuleBasedStateMachine):
         if not with_entries:
             return
         target = with_entries[-1] if latest else with_entries[0]
+        if self.closed is not None and target.date <= self.closed:
+            before = chain_head(self.engine)
+            with pytest.raises(LedgerError, match="inside a closed period"):
+                ledger.reverse_entry(self.engine, target.entry_id, target.date)  # type: ignore[arg-type]
+            assert chain_head(self.engine) == before
+            return
         if target is not live[-1]:  # a later event still counts: an entry, or a reschedule
             before = chain_head(self.engine)
             with pytest.raises(LedgerError, match=r"latest first|cannot be undone"):
@@ -235,7 +253,9 @@ class LoanMachine(RuleBasedStateMachine):
         if target.kind == "disbursed":
             del self.posted_through[loan.id]
         elif target.kind == "interest":
-            self.posted_through[loan.id] = target.date - timedelta(days=1)
+            # Posted after a close, its installment fell due earlier (details keep the date).
+            due = date.fromisoformat(target.details["due"]) if "due" in target.details else target.date
+            self.posted_through[loan.id] = due - timedelta(days=1)
         else:
             self.posted_through[loan.id] = target.date
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from _loans_support import (
     D,
@@ -19,7 +19,7 @@ from _loans_support import (
     chain_head,
     trial_total,
 )
-from fisiq import db, loans_db
+from fisiq import db, ledger, loans_db
 from fisiq.errors import FisiqError
 from fisiq.schedule import LoanError, LoanTerms
 
@@ -38,7 +38,7 @@ def test_worked_example_disburse_accrue_repay(engine: Engine) -> None:
     loan_id = _loan(engine)
     loans_db.disburse(engine, loan_id, date(2018, 4, 1))
     # Interest falls due on 05-01 (1200.00 x 1 % = 12.00) and 06-01 (803.97 x 1 % = 8.0397 -> 8.04).
-    assert loans_db.accrue(engine, date(2018, 6, 1)) == [(loan_id, D("20.04"))]
+    assert loans_db.accrue(engine, date(2018, 6, 1)) == [(loan_id, D("20.04"), None)]
     assert loans_db.accrue(engine, date(2018, 6, 1)) == []  # once
     out = loans_db.repay(engine, loan_id, D("500.00"), date(2018, 6, 2))
     # 500.00 pays the 20.04 interest first, then 479.96 principal: 396.03 (inst. 1) + 83.93 (inst. 2).
@@ -149,7 +149,7 @@ def test_prepayment_reduces_the_nearest_installments(engine: Engine) -> None:
     p = out.loan.position(date(2018, 4, 15))
     assert [i.principal_paid for i in p.installments] == [D("396.03"), D("399.99"), D("3.98")]
     # The contract is not recalculated: the scheduled interest still falls due.
-    assert loans_db.accrue(engine, date(2018, 7, 1)) == [(loan_id, D("24.08"))]
+    assert loans_db.accrue(engine, date(2018, 7, 1)) == [(loan_id, D("24.08"), None)]
     assert_loan_matches_ledger(engine, loan_id, date(2018, 7, 1))
 
 
@@ -227,3 +227,66 @@ def test_provision_rates_are_settings(engine: Engine) -> None:
         loans_db.parse_share("0")
     with db.read_transaction(engine) as conn:
         assert loans_db.max_borrower_share(conn) == D("10")
+
+
+def _interest_entries(engine: Engine) -> list[tuple[date, str, str]]:
+    with db.read_transaction(engine) as conn:
+        rows = conn.execute(
+            select(ledger.ENTRY.c.date, ledger.ENTRY.c.ref, ledger.ENTRY.c.memo)
+            .where(ledger.ENTRY.c.kind == "loan-interest").order_by(ledger.ENTRY.c.id))
+        return [(ledger.as_date(r.date), r.ref, r.memo) for r in rows]
+
+
+def test_interest_due_inside_a_closed_period_is_posted_after_the_close(engine: Engine) -> None:
+    """Books closed before the interest was posted: the accrual does not get stuck on the close
+    (it used to refuse the whole fund's accrual, and every repayment of the loan, for ever);
+    it posts that interest on the first day after the close, and the closed period is unchanged."""
+    add_capital(engine, D("75000.00"))
+    loan_id = _loan(engine)
+    loans_db.disburse(engine, loan_id, date(2018, 4, 1))
+    ledger.close_period(engine, date(2018, 6, 15))  # 05-01 and 06-01 fell due, nothing posted
+    with db.read_transaction(engine) as conn:
+        closed_books = ledger.balances(conn, as_of=date(2018, 6, 15))
+    assert loans_db.accrue(engine, date(2018, 7, 1)) == [(loan_id, D("24.08"), date(2018, 6, 16))]
+    assert _interest_entries(engine) == [
+        (date(2018, 6, 16), f"loan-{loan_id}-interest-1", f"Loan {loan_id}: interest of installment 1, due 2018-05-01"),
+        (date(2018, 6, 16), f"loan-{loan_id}-interest-2", f"Loan {loan_id}: interest of installment 2, due 2018-06-01"),
+        (date(2018, 7, 1), f"loan-{loan_id}-interest-3", f"Loan {loan_id}: interest of installment 3 falls due"),
+    ]
+    with db.read_transaction(engine) as conn:
+        assert ledger.balances(conn, as_of=date(2018, 6, 15)) == closed_books
+    details = [e.details for e in loans_db.read_loan(engine, loan_id).events if e.kind == "interest"]
+    assert details == [{"installment": 1, "due": "2018-05-01"}, {"installment": 2, "due": "2018-06-01"},
+                       {"installment": 3}]
+    assert balance(engine, "Assets:Loans:Interest-Receivable", as_of=date(2018, 6, 16)) == D("20.04")
+    assert loans_db.accrue(engine, date(2018, 7, 1)) == []  # once
+    out = loans_db.repay(engine, loan_id, D("1224.08"), date(2018, 7, 2))
+    assert out.figures == {"interest": D("24.08"), "principal": D("1200.00")}
+    assert_loan_matches_ledger(engine, loan_id, date(2018, 7, 2))
+    assert trial_total(engine) == 0
+    with db.read_transaction(engine) as conn:
+        assert loans_db.disagreement(conn) is None
+
+
+def test_a_repayment_after_a_close_posts_the_interest_left_inside_it(engine: Engine) -> None:
+    add_capital(engine, D("75000.00"))
+    loan_id = _loan(engine)
+    loans_db.disburse(engine, loan_id, date(2018, 4, 1))
+    ledger.close_period(engine, date(2018, 5, 31))
+    out = loans_db.repay(engine, loan_id, D("500.00"), date(2018, 6, 2))
+    assert out.figures == {"interest": D("20.04"), "principal": D("479.96")}
+    assert [(on, ref) for on, ref, _ in _interest_entries(engine)] == [
+        (date(2018, 6, 1), f"loan-{loan_id}-interest-1"), (date(2018, 6, 1), f"loan-{loan_id}-interest-2")]
+    assert_loan_matches_ledger(engine, loan_id, date(2018, 6, 2))
+
+
+def test_a_reschedule_inside_a_closed_period_is_refused(engine: Engine) -> None:
+    add_capital(engine, D("75000.00"))
+    loan_id = _loan(engine)
+    loans_db.disburse(engine, loan_id, date(2018, 4, 1))
+    ledger.close_period(engine, date(2018, 4, 30))
+    before = chain_head(engine)
+    with pytest.raises(LoanError, match=r"2018-04-20 is inside a closed period \(closed through 2018-04-30\)"):
+        loans_db.reschedule(engine, loan_id, date(2018, 4, 20), term=6, first_due=date(2018, 6, 1))
+    assert chain_head(engine) == before
+    assert [e.kind for e in loans_db.read_loan(engine, loan_id).events] == ["disbursed"]

@@ -29,16 +29,26 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, func, insert, select
 
 from fisiq import loans, settings_db
 from fisiq.db import read_transaction, utc_now, write_transaction
 from fisiq.entries import EntryDraft, Posting, last_counted_reversal
-from fisiq.ledger import ACCOUNT, ENTRY, MAX_ID, POSTING, append_entry, as_date, balances, current_user
+from fisiq.ledger import (
+    ACCOUNT,
+    ENTRY,
+    MAX_ID,
+    POSTING,
+    append_entry,
+    as_date,
+    balances,
+    closed_through,
+    current_user,
+)
 from fisiq.models import Loan, LoanEvent, Party
 from fisiq.money import from_minor, to_minor, to_str
 from fisiq.portfolio import LoanFacts
@@ -411,24 +421,47 @@ def _check_posted_interest(loan: LoanRecord, what: str, on: date) -> None:
         )
 
 
-def _post_interest(conn: Connection, loan: LoanRecord, through: date) -> tuple[LoanRecord, Decimal]:
-    """Post the interest of `loan` fallen due through `through` and not posted yet (once each)."""
+def interest_posting_date(due: date, last_reversal: date | None, closed: date | None) -> date:
+    """The date an installment's interest is posted on: its due date; after a reversal of the
+    loan's entries dated later, that reversal's date; and when that is inside a closed period
+    (the books were closed before the interest was posted), the first day after the close, so
+    that a closed period's figures never change and the loan is not stuck."""
+    on = due if last_reversal is None or due >= last_reversal else last_reversal
+    if closed is not None and on <= closed:
+        on = closed + timedelta(days=1)
+    return on
+
+
+def _post_interest(conn: Connection, loan: LoanRecord, through: date) -> tuple[LoanRecord, Decimal, date | None]:
+    """Post the interest of `loan` fallen due through `through` and not posted yet (once each).
+
+    Returns the loan afterwards, the interest posted, and the date after a period close that
+    interest due inside the closed period was posted on (None when there was none)."""
     due = loans.interest_falling_due(loan.terms, loan.domain_events(), through, loan.posted_interest())
     total = from_minor(0, loan.currency)
     undone = loan.last_reversal_date()
+    closed = closed_through(conn) if due else None
+    after_close = None
     for item in due:
         ref = loan.interest_ref(item.number)
-        # Posted on its due date, or (after a reversal dated later) on that reversal's date.
-        on = item.due if undone is None or item.due >= undone else undone
+        on = interest_posting_date(item.due, undone, closed)
+        if closed is not None and item.due <= closed:
+            after_close = on
+        memo = f"Loan {loan.id}: interest of installment {item.number} falls due"
+        if on != item.due:
+            memo = f"Loan {loan.id}: interest of installment {item.number}, due {item.due}"
         entry_id = _post(
-            conn, loan, on, f"Loan {loan.id}: interest of installment {item.number} falls due",
+            conn, loan, on, memo,
             [Posting(RECEIVABLE, item.interest, loan.currency, loan.borrower),
              Posting(INTEREST_INCOME, -item.interest, loan.currency)],
             "loan-interest", ref,
         )
-        loan = _event(conn, loan, "interest", on, item.interest, entry_id, {"installment": item.number}, ref)
+        details: dict[str, Any] = {"installment": item.number}
+        if on != item.due:
+            details["due"] = item.due.isoformat()
+        loan = _event(conn, loan, "interest", on, item.interest, entry_id, details, ref)
         total += item.interest
-    return loan, total
+    return loan, total, after_close
 
 
 def _cash_floor(conn: Connection, currency: str, on: date) -> Decimal:
@@ -493,16 +526,25 @@ def disburse(engine: Engine, loan_id: int, on: date) -> Outcome:
         return Outcome(loan, (entry_id,), figures={"amount": amount})
 
 
-def accrue(engine: Engine, through: date) -> list[tuple[int, Decimal]]:
-    """Post every loan's interest fallen due through `through`, once; returns (loan id, amount) posted."""
-    posted: list[tuple[int, Decimal]] = []
+class Accrual(NamedTuple):
+    """What `accrue` posted for one loan."""
+
+    loan_id: int
+    amount: Decimal
+    after_close: date | None = None
+    """Set when some of it fell due inside a closed period: the date it was posted on instead."""
+
+
+def accrue(engine: Engine, through: date) -> list[Accrual]:
+    """Post every loan's interest fallen due through `through`, once; returns what was posted."""
+    posted: list[Accrual] = []
     with write_transaction(engine) as conn:
         for loan in list_loans(conn):
             if loan.disbursed_on() is None:
                 continue
-            _, total = _post_interest(conn, loan, through)
+            loan, total, after_close = _post_interest(conn, loan, through)
             if total:
-                posted.append((loan.id, total))
+                posted.append(Accrual(loan.id, total, after_close))
     return posted
 
 
@@ -543,7 +585,7 @@ def repay(engine: Engine, loan_id: int, amount: Decimal, on: date, ref: str | No
             raise LoanError(f"cannot record a repayment on {on}: loan {loan.id} has not been disbursed")
         _check_order(loan, "repayment", on)
         # Interest fallen due first (refs make it once); a refusal below rolls it back with the rest.
-        loan, _ = _post_interest(conn, loan, on)
+        loan, _, _ = _post_interest(conn, loan, on)
         before = _repaid_so_far(loan)
         after = loans.loan_position(loan.terms, [*loan.domain_events(), loans.Repaid(on, amount)], on)
         alloc = loans.Allocation(after.interest_repaid - before[0], after.principal_repaid - before[1])
@@ -581,6 +623,11 @@ def reschedule(
     """New terms for the outstanding principal from `on`; the loan becomes restructured."""
     with write_transaction(engine) as conn:
         loan = get_loan(conn, loan_id)
+        closed = closed_through(conn)
+        if closed is not None and on <= closed:
+            # A reschedule has no entry, but it changes the loan's figures from `on`: the
+            # reports of a closed period would change.
+            raise LoanError(f"{on} is inside a closed period (closed through {closed}); date the reschedule after {closed}")
         _check_order(loan, "reschedule", on)
         _check_posted_interest(loan, "a reschedule", on)
         position = loans.loan_position(loan.terms, loan.domain_events(), on)
@@ -593,7 +640,7 @@ def reschedule(
             frequency or current.frequency, method or current.method, grace,
         )
         loans.loan_position(loan.terms, [*loan.domain_events(), loans.Rescheduled(on, terms)], on)  # the rules
-        loan, _ = _post_interest(conn, loan, on)
+        loan, _, _ = _post_interest(conn, loan, on)
         loan = _event(conn, loan, "rescheduled", on, terms.principal, None, {"terms": terms_json(terms)})
         return Outcome(loan, (), figures={"principal": terms.principal})
 
@@ -609,7 +656,7 @@ def write_off(engine: Engine, loan_id: int, on: date, reason: str) -> Outcome:
         amount = before.outstanding_principal
         if before.status not in ("active", "restructured") or amount <= 0:
             raise LoanError(f"cannot write off loan {loan.id} on {on}: it is {before.status}")
-        loan, _ = _post_interest(conn, loan, on)
+        loan, _, _ = _post_interest(conn, loan, on)
         after = loans.loan_position(loan.terms, [*loan.domain_events(), loans.WrittenOff(on, amount)], on)
         interest = after.interest_written_off
         allowance = -_balance(conn, ALLOWANCE, cur, as_of=on)

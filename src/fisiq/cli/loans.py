@@ -175,8 +175,11 @@ def accrue(
         posted = run(engine, day)
     if not posted:
         typer.echo(f"No interest left to post through {day}.")
-    for loan_id, amount in posted:
-        typer.echo(f"Loan {loan_id}: posted {amount} of interest fallen due through {day}.")
+    for accrual in posted:
+        line = f"Loan {accrual.loan_id}: posted {accrual.amount} of interest fallen due through {day}."
+        if accrual.after_close is not None:
+            line += f" What fell due inside the closed period is dated {accrual.after_close}, after the close."
+        typer.echo(line)
 
 
 @app.command("repay", context_settings=AMOUNT_COMMAND)
