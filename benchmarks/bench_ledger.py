@@ -186,12 +186,29 @@ def _raw_rows(drafts: Sequence[EntryDraft], first_id: int, accounts: dict[str, i
     return rows
 
 
+def posting_indexes() -> list[str]:
+    """The secondary indexes of fisiq's posting table, as a new ledger has them: its own
+    CREATE INDEX statements, and the UNIQUE (entry_id, line) constraint as an index."""
+    with tempfile.TemporaryDirectory() as tmp:
+        engine, _ = db.create_ledger(str(Path(tmp) / "schema.db"))
+        try:
+            with engine.connect() as conn:
+                made = [row[0] for row in conn.exec_driver_sql(
+                    "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'posting' AND sql IS NOT NULL")]
+                unique = [row[0] for row in conn.exec_driver_sql(
+                    "SELECT name FROM pragma_index_list('posting') WHERE origin = 'u'")]
+        finally:
+            engine.dispose()
+    assert len(unique) == 1, unique  # UNIQUE (entry_id, line)
+    return [*made, "CREATE UNIQUE INDEX posting_line ON posting (entry_id, line)"]
+
+
 def raw_core_insert(path: Path, count: int, accounts: dict[str, int], parties: dict[str, int],
                     *, indexed: bool) -> tuple[float, int]:
     """Core executemany of the same posting rows into a plain table, one transaction.
 
     Rows are built before the clock starts: this is the engine's insert rate, nothing else.
-    With `indexed`, the table carries the posting table's secondary indexes too.
+    With `indexed`, the table carries the posting table's secondary indexes too (`posting_indexes`).
     """
     if path.exists():
         path.unlink()
@@ -201,10 +218,8 @@ def raw_core_insert(path: Path, count: int, accounts: dict[str, int], parties: d
     metadata.create_all(engine)
     if indexed:
         with engine.begin() as conn:
-            conn.exec_driver_sql("CREATE INDEX posting_balance ON posting (account_id, currency, entry_date, amount)")
-            conn.exec_driver_sql("CREATE INDEX posting_entry ON posting (entry_id)")
-            conn.exec_driver_sql("CREATE INDEX posting_party ON posting (party_id)")
-            conn.exec_driver_sql("CREATE UNIQUE INDEX posting_line ON posting (entry_id, line)")
+            for statement in posting_indexes():
+                conn.exec_driver_sql(statement)
     elapsed = 0.0
     total = 0
     next_id = 1
