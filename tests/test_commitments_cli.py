@@ -298,6 +298,27 @@ def test_random_sequences_keep_invariant_5_and_progress_equals_balances(ledgers:
         assert commitments_db.disagreement(conn) is None  # what `fisiq audit verify` checks of commitments
 
 
+
+def test_a_reference_whose_entry_was_reversed_is_refused_not_taken_as_recorded(fisiq: Run) -> None:
+    """Found by a reviewer: the same command again answered "already recorded" with exit 0,
+    although the event no longer counts; loans refused it already."""
+    setup_parties(fisiq)
+    ok(fisiq("commitment", "add", "MRIF", "10000", "--stage", "signed", "--date", "2018-02-01", "--ref", "al"))
+    ok(fisiq("commitment", "pay", "1", "4000", "--date", "2018-03-01", "--ref", "bank-1"))
+    ok(fisiq("entry", "reverse", "2", "--date", "2018-03-01"))
+    before = head(fisiq)
+    refused(fisiq("commitment", "pay", "1", "4000", "--date", "2018-03-01", "--ref", "bank-1"),
+            "reference 'bank-1' was entry 2, reversed by entry 3; record the correction under a new reference")
+    ok(fisiq("entry", "reverse", "1", "--date", "2018-03-01"))
+    refused(fisiq("commitment", "add", "MRIF", "10000", "--stage", "signed", "--date", "2018-02-01", "--ref", "al"),
+            "reference 'al' was entry 1, reversed by entry 4; record the correction under a new reference")
+    assert head(fisiq)[0] == before[0] + 1  # the reversal of entry 1, nothing else
+    refused(fisiq("commitment", "pay", "1", "4000", "--date", "2018-03-01", "--ref", "bank-1-bis"),
+            "commitment 1 is void")  # a new reference is no longer the question
+    ok(fisiq("commitment", "sign", "1", "--amount", "10000", "--date", "2018-03-01", "--ref", "al-bis"))
+    assert js(fisiq, "commitment", "show", "1")["stage"] == "signed"
+
+
 def test_audit_verify_finds_a_commitment_apart_from_its_entries(fisiq: Run, target: str) -> None:
     """Invariant 5 against the books: a payment written beside the commands (raw SQL, no entry)
     is caught by `fisiq audit verify`, which names the commitment and what differs."""

@@ -241,6 +241,8 @@ class _Batch:
             )
             if not same:
                 raise CommitmentError(f"reference {op.ref!r} is already commitment {c.id} with different content", "ref")
+            assert first is not None
+            self._not_reversed(op.ref, first)
             return OpResult(op, False, c.id, first, [], c.state.stage if c.state else None)
         if op.action in _EVENT_OF:
             row = self.conn.execute(select(EVENT).where(EVENT.c.ref == op.ref)).first()
@@ -261,8 +263,20 @@ class _Batch:
                     f"reference {op.ref!r} is already the {event.kind} of commitment {row.commitment_id} "
                     "with different content", "ref",
                 )
+            self._not_reversed(op.ref, event)
             return OpResult(op, False, int(row.commitment_id), event, [], target.state.stage if target and target.state else None)
         return None
+
+    def _not_reversed(self, ref: str, event: Event) -> None:
+        """Saying "already recorded" of an event whose entry was reversed would hide that it
+        no longer counts (as for loans)."""
+        if event.entry_id is None or event.entry_id not in self.reversed:
+            return
+        reversal = self.conn.execute(select(ENTRY.c.id).where(ENTRY.c.reverses == event.entry_id)).scalar()
+        raise CommitmentError(
+            f"reference {ref!r} was entry {event.entry_id}, reversed by entry {reversal}; "
+            "record the correction under a new reference", "ref",
+        )
 
     def check(self, op: Op) -> OpResult:
         """Check one op against the state so far and, if it passes, add it to the batch."""
