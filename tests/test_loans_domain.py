@@ -463,3 +463,13 @@ def test_borrower_limit_agrees_with_the_percentage(capital: Decimal, share: Deci
     exact = share * capital / 100
     exposure = max(exact.quantize(Decimal("0.01")) + Decimal(offset) / 100, Decimal("0.01"))
     assert (exposure <= limit) == (capital > 0 and exposure * 100 <= share * capital)
+
+
+def test_a_loan_not_disbursed_owes_nothing_even_past_its_due_dates() -> None:
+    """Found by a review: `loan show` of an approved loan listed principal and interest due
+    after its first due date, although no money had gone out."""
+    p = loan_position(TERMS, [], date(2024, 6, 1))
+    assert p.status == "approved"
+    assert (p.outstanding_principal, p.principal_due_unpaid, p.interest_due_unpaid, p.days_past_due) == (
+        D("0.00"), D("0.00"), D("0.00"), 0)
+    assert not any(i.late for i in p.installments)

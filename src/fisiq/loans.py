@@ -213,12 +213,14 @@ class _Loan:
         return self.disbursed - self.principal_repaid - self.written_off
 
     def interest_due_unpaid(self, on: dt.date) -> Decimal:
+        if self.disbursed_on is None:
+            return self.zero  # nothing is owed before the money went out
         if self.written_off_on is not None:
             return self.zero  # reported as interest_written_off instead
         return sum((s.interest - s.interest_paid for s in self.slots if s.due <= on), self.zero)
 
     def principal_due_unpaid(self, on: dt.date) -> Decimal:
-        if self.written_off_on is not None:
+        if self.disbursed_on is None or self.written_off_on is not None:
             return self.zero
         return sum((s.principal - s.principal_paid for s in self.slots if s.due <= on), self.zero)
 
