@@ -495,23 +495,19 @@ class HistoryLine:
 
 def commitment_history(conn: Connection, commitment_id: int) -> tuple[CommitmentView, list[HistoryLine]]:
     """A commitment and its events; one whose every entry was reversed shows as `void`."""
-    view = next((v for v in list_commitments(conn) if v.id == commitment_id), None)
-    if view is None:
-        row = conn.execute(select(COMMITMENT).where(COMMITMENT.c.id == commitment_id)).first() \
-            if 0 < commitment_id <= MAX_ID else None
-        if row is None:
-            raise CommitmentError(f"there is no commitment {commitment_id}")
-        party = get_party(conn, row.party_id)
-        assert party is not None
-        view = CommitmentView(row.id, party, rules.KIND_CATEGORY.get(party.kind, "other"), row.instrument, row.ref,
-                              State(stage=rules.VOID, pledged=Decimal("0.00")))
+    loaded = _load(conn, commitment_id, reversals(conn)) if 0 < commitment_id <= MAX_ID else None
+    if loaded is None:
+        raise CommitmentError(f"there is no commitment {commitment_id}")
+    state = loaded.state or State(stage=rules.VOID, pledged=Decimal("0.00"))
+    view = CommitmentView(loaded.id, loaded.party, rules.KIND_CATEGORY.get(loaded.party.kind, "other"),
+                          loaded.instrument, loaded.ref, state)
     reversed_by = {
         int(r.reverses): int(r.id)
         for r in conn.execute(select(ENTRY.c.id, ENTRY.c.reverses).where(
             ENTRY.c.reverses.is_not(None), ENTRY.c.link == rules.link_of(commitment_id)))
     }
     lines = []
-    for event in _events(conn, [commitment_id]).get(commitment_id, []):
+    for event in loaded.events:
         entry = get_entry(conn, event.entry_id) if event.entry_id is not None else None
         lines.append(HistoryLine(event, entry, reversed_by.get(event.entry_id) if event.entry_id else None))
     # Reversals of this commitment's entries, recorded with `fisiq entry reverse`.
@@ -527,7 +523,7 @@ def disagreement(conn: Connection) -> tuple[int, str] | None:
     balances, as (commitment id, what is wrong); None when all agree (`fisiq audit verify`)."""
     reversed_ids = reversals(conn)
     events = _events(conn)
-    books: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    books: dict[tuple[str, str], Decimal] = {}
     query = (
         select(ENTRY.c.link, ACCOUNT.c.name, func.sum(POSTING.c.amount).label("total"))
         .join(POSTING, POSTING.c.entry_id == ENTRY.c.id).join(ACCOUNT, ACCOUNT.c.id == POSTING.c.account_id)
