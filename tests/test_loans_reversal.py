@@ -330,3 +330,40 @@ def test_audit_verify_finds_a_loan_apart_from_its_entries(target: str, fisiq: Ca
 
     doc = json.loads(fisiq("audit", "verify", "--json").output)
     assert doc["ok"] is False and doc["problem"]["entry"] is None and doc["problem"]["loan"] == loan_id
+
+
+def test_audit_verify_finds_entries_and_events_apart_from_their_loan(target: str, fisiq: Callable[..., Any]) -> None:
+    """An entry linked to a loan the register does not hold would join the next loan given
+    that id; an event pointing at another loan's entry would count that entry's reversal.
+    `fisiq audit verify` names both."""
+    engine = db.open_ledger(target)
+    try:
+        loan_id = _disbursed_loan(engine)
+        disbursement = _event_entries(engine, loan_id, "disbursed")[0]
+        other, _ = loans_db.add_loan(engine, BORROWER, WORKED, approved_on=date(2018, 3, 31))
+        with db.write_transaction(engine) as conn:
+            conn.execute(loans_db.EVENT.insert(), {
+                "loan_id": other.id, "kind": "disbursed", "date": date(2018, 4, 1), "amount": 75000,
+                "entry_id": disbursement, "recorded_at": db.utc_now(), "recorded_by": "forger",
+            })
+    finally:
+        engine.dispose()
+    failed = fisiq("audit", "verify")
+    assert failed.exit_code == 1
+    assert failed.output.strip() == (f"FAILED at loan {other.id}: its event 2 points at entry {disbursement}, "
+                                     f"which is linked loan:{loan_id}, not loan:{other.id}")
+
+
+def test_audit_verify_finds_an_entry_linked_to_a_loan_that_does_not_exist(target: str, fisiq: Callable[..., Any]) -> None:
+    engine = db.open_ledger(target)
+    try:
+        loan_id = _disbursed_loan(engine)
+        entry = ledger.record_entry(engine, EntryDraft(date(2018, 4, 2), "written beside the commands", (
+            Posting("Assets:Loans:Principal", D("10.00"), "CAD", BORROWER), Posting("Assets:Cash", D("-10.00"), "CAD")),
+            link=f"loan:{loan_id + 1}")).entry.id
+    finally:
+        engine.dispose()
+    failed = fisiq("audit", "verify")
+    assert failed.exit_code == 1
+    assert failed.output.strip() == (f"FAILED at loan {loan_id + 1}: entry {entry} is linked loan:{loan_id + 1}, "
+                                     f"but there is no loan {loan_id + 1} in the register")

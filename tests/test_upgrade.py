@@ -40,9 +40,9 @@ def ledger_at(target: str, revision: str) -> Engine:
     return engine
 
 
-def cash(amount: str, memo: str, on: date, ref: str | None = None) -> EntryDraft:
+def cash(amount: str, memo: str, on: date, ref: str | None = None, link: str | None = None) -> EntryDraft:
     return EntryDraft(on, memo, (Posting("Assets:Cash", D(amount)), Posting("Equity:Paid-In-Capital", -D(amount))),
-                      ref=ref)
+                      ref=ref, link=link)
 
 
 def fill(conn: Connection) -> None:
@@ -54,16 +54,19 @@ def fill(conn: Connection) -> None:
     ))
     recorded = ledger.append_entries(conn, [
         cash("1000.00", "paid-in capital", date(2018, 3, 31), ref="C-1"),
-        cash("250.50", "a second payment", date(2018, 4, 2)),
+        cash("250.50", "a second payment", date(2018, 4, 2), link="commitment:1"),
     ], recorded_by="tester")
     ledger.append_entries(conn, [reversal_of(recorded[1].entry, date(2018, 4, 3))], recorded_by="tester")
     ledger.append_entries(conn, [EntryDraft(date(2018, 6, 30), "close", (), kind="period-close")], recorded_by="tester")
+    ledger.append_entries(conn, [EntryDraft(date(2018, 7, 2), "Loan 1 disbursed", (
+        Posting("Assets:Loans:Principal", D("500.00"), party="Coopérative Kènè"), Posting("Assets:Cash", D("-500.00"))),
+        kind="loan-disbursement", link="loan:1")], recorded_by="tester")
     conn.execute(text(
         "INSERT INTO commitment (party_id, instrument, currency, recorded_at, recorded_by) "
         "VALUES (1, 'equity', 'CAD', 'x', 'tester')"
     ))
-    # A signing whose entry (2) was reversed (by 3): it points at an entry, and it counts
-    # nothing, so `audit verify` finds the commitment in agreement with its (no) entries.
+    # A signing whose entry (2, linked to it) was reversed (by 3): it points at an entry, and
+    # it counts nothing, so `audit verify` finds the commitment in agreement with its entries.
     conn.execute(text(
         "INSERT INTO commitment_event (commitment_id, kind, date, amount, entry_id, recorded_at, recorded_by) "
         "VALUES (1, 'signed', '2018-04-02', 25050, 2, 'x', 'tester')"
@@ -75,7 +78,7 @@ def fill(conn: Connection) -> None:
     ))
     conn.execute(text(
         "INSERT INTO loan_event (loan_id, kind, date, amount, entry_id, recorded_at, recorded_by) "
-        "VALUES (1, 'disbursed', '2018-07-02', 50000, 2, 'x', 'tester')"
+        "VALUES (1, 'disbursed', '2018-07-02', 50000, 5, 'x', 'tester')"
     ))
 
 
@@ -146,7 +149,7 @@ def test_after_the_upgrade_the_database_still_guards_the_books(
     # and fisiq writes on: the chain continues from the old head
     head_before = snapshot(opened)["entry"][-1]
     new = ledger.record_entry(opened, cash("5.00", "after the upgrade", date(2018, 7, 1))).entry
-    assert new.id == 5 and new.prev_hash == head_before[-1]
+    assert new.id == head_before[0] + 1 == 6 and new.prev_hash == head_before[-1]
     with db.read_transaction(opened) as conn:
         assert ledger.verify(conn) is None
     opened.dispose()

@@ -39,6 +39,7 @@ from fisiq.ledger import (
     current_user,
     get_entry,
     in_chunks,
+    stray_link,
 )
 from fisiq.models import Commitment, CommitmentEvent, Target
 from fisiq.money import from_minor, to_minor
@@ -521,6 +522,9 @@ def commitment_history(conn: Connection, commitment_id: int) -> tuple[Commitment
 def disagreement(conn: Connection) -> tuple[int, str] | None:
     """The first commitment whose events break invariant 5 or differ from its entries'
     balances, as (commitment id, what is wrong); None when all agree (`fisiq audit verify`)."""
+    stray = stray_link(conn, COMMITMENT, EVENT, "commitment_id")
+    if stray is not None:
+        return stray
     reversed_ids = reversals(conn)
     events = _events(conn)
     books: dict[tuple[str, str], Decimal] = {}

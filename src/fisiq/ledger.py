@@ -828,6 +828,36 @@ def account_register(
 # --- verification ------------------------------------------------------------------------
 
 
+def stray_link(conn: Connection, owners: Any, events: Any, owner_column: str) -> tuple[int, str] | None:
+    """The first break between a register and the entries that carry its links.
+
+    `owners` is a register (loan, commitment) whose entries are linked `NAME:ID`; `events`
+    its events table, whose `entry_id` names the entry an event posted. Returns (owner id,
+    what is wrong) for an entry linked to an owner the register does not hold (it would take
+    that id's next owner's figures), or an event pointing at another owner's entry; else None.
+    """
+    name = owners.name
+    ids = set(conn.execute(select(owners.c.id)).scalars())
+    query = (select(_ENTRY.c.link, func.min(_ENTRY.c.id)).where(_ENTRY.c.link.like(f"{name}:%"))
+             .group_by(_ENTRY.c.link))
+    strays = []
+    for link, first in conn.execute(query):
+        number = link.partition(":")[2]
+        owner = int(number) if number.isascii() and number.isdigit() else 0
+        if owner not in ids:
+            strays.append((first, owner, link))
+    if strays:
+        first, owner, link = min(strays)
+        return owner, f"entry {first} is linked {link}, but there is no {name} {owner} in the register"
+    query = (select(events.c.id, events.c[owner_column], events.c.entry_id, _ENTRY.c.link)
+             .join(_ENTRY, _ENTRY.c.id == events.c.entry_id).order_by(events.c.id))
+    for row in conn.execute(query):
+        event_id, owner, entry_id, link = tuple(row)
+        if link != f"{name}:{owner}":
+            return owner, f"its event {event_id} points at entry {entry_id}, which is linked {link}, not {name}:{owner}"
+    return None
+
+
 def verify(conn: Connection) -> ChainProblem | None:
     """Check the hash chain, each entry's rules, and the books as a whole.
 

@@ -48,6 +48,7 @@ from fisiq.ledger import (
     balances,
     closed_through,
     current_user,
+    stray_link,
 )
 from fisiq.models import Loan, LoanEvent, Party
 from fisiq.money import from_minor, to_minor, to_str
@@ -776,6 +777,9 @@ def figures_from_events(loan: LoanRecord) -> dict[str, Decimal]:
 def disagreement(conn: Connection) -> tuple[int, str] | None:
     """The first loan whose figures differ from its entries' balances, as (loan id, what
     differs); None when every loan agrees with the books (`fisiq audit verify`)."""
+    stray = stray_link(conn, LOAN, EVENT, "loan_id")
+    if stray is not None:
+        return stray
     for loan in list_loans(conn):
         try:
             expected = figures_from_events(loan)
