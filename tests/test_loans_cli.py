@@ -281,3 +281,45 @@ def test_accrual_after_a_period_close_says_where_the_late_interest_went(fund: Ru
     refused(fund("loan", "reschedule", "1", "--date", "2018-05-01", "--term", "6", "--first-due", "2018-07-01"),
             "2018-05-01 is inside a closed period (closed through 2018-05-15); date the reschedule after 2018-05-15")
     assert ok(fund("audit", "verify")).exit_code == 0
+
+
+def test_a_loan_paid_out_late_is_cancelled_and_approved_again(fund: Run) -> None:
+    """A disbursement reversed after the first due date (here forced by a period close) left
+    the loan approved for good: `disburse` asked to change the terms, `reschedule` refused an
+    undisbursed loan, and the board counted it as approved. Now the approval is cancelled and
+    the loan approved again with new dates."""
+    ok(fund("loan", "disburse", "1", "--date", "2018-04-01"))
+    ok(fund("period", "close", "2018-05-31"))
+    ok(fund("entry", "reverse", "2", "--date", "2018-06-02"))
+    refused(fund("loan", "disburse", "1", "--date", "2018-06-03"),
+            "to pay it out later, cancel the loan and approve it again with new dates")
+    refused(fund("loan", "reschedule", "1", "--date", "2018-06-03", "--term", "3", "--first-due", "2018-07-01"),
+            "cancel it (`fisiq loan cancel`) and approve it again")
+    board = json.loads(ok(fund("report", "board", "--json", "--as-of", "2018-06-03")).stdout)
+    assert board["approved_loans"] == 1
+    before = head(fund)
+    refused(fund("loan", "cancel", "1", "--date", "2018-05-20", "--reason", "late"),
+            "2018-05-20 is inside a closed period (closed through 2018-05-31)")
+    refused(fund("loan", "cancel", "1", "--date", "2018-06-01", "--reason", "late"),
+            "dated before 2018-06-02, when an entry of loan 1 was reversed")
+    out = ok(fund("loan", "cancel", "1", "--date", "2018-06-03", "--reason", "disbursement delayed")).stdout
+    assert out.strip() == f"Cancelled loan 1 ({BORROWER}, 1200.00 CAD); no entry."
+    assert head(fund) == before  # no entry
+    shown = json.loads(ok(fund("loan", "show", "1", "--json")).stdout)
+    assert shown["position"]["status"] == "cancelled"
+    assert shown["events"][-1]["kind"] == "cancelled" and shown["events"][-1]["details"] == {"reason": "disbursement delayed"}
+    assert [r["id"] for r in json.loads(ok(fund("loan", "list", "--status", "cancelled", "--json")).stdout)["loans"]] == [1]
+    board = json.loads(ok(fund("report", "board", "--json", "--as-of", "2018-06-03")).stdout)
+    assert board["approved_loans"] == 0
+    for args, fragment in [
+        (("loan", "disburse", "1", "--date", "2018-06-04"), "the loan was cancelled on 2018-06-03"),
+        (("loan", "cancel", "1", "--date", "2018-06-04", "--reason", "again"), "already cancelled"),
+        (("entry", "reverse", "4", "--date", "2018-06-04"), "reverses entry 2"),
+    ]:
+        refused(fund(*args), fragment)
+    ok(fund("loan", "add", BORROWER, "1200.00", "--rate", "12", "--term", "3", "--first-due", "2018-07-01",
+            "--date", "2018-06-03"))
+    ok(fund("loan", "disburse", "2", "--date", "2018-06-04"))
+    assert ok(fund("audit", "verify")).exit_code == 0
+    refused(fund("loan", "cancel", "2", "--date", "2018-06-05", "--reason", "x"),
+            "it was disbursed on 2018-06-04 (reverse the disbursement first, or write the loan off)")

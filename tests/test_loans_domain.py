@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from fisiq.loans import (
     DEFAULT_PROVISION_RATES,
     Allocation,
+    Cancelled,
     Disbursed,
     InterestDue,
     LoanEvent,
@@ -473,3 +474,17 @@ def test_a_loan_not_disbursed_owes_nothing_even_past_its_due_dates() -> None:
     assert (p.outstanding_principal, p.principal_due_unpaid, p.interest_due_unpaid, p.days_past_due) == (
         D("0.00"), D("0.00"), D("0.00"), 0)
     assert not any(i.late for i in p.installments)
+
+
+def test_a_cancelled_loan_owes_nothing_and_takes_no_more_events() -> None:
+    p = loan_position(TERMS, [Cancelled(date(2024, 1, 4))], date(2024, 6, 1))
+    assert p.status == "cancelled" and p.outstanding_principal == p.interest_due_unpaid == 0
+    for event, message in [
+        (OUT, "the loan was cancelled on 2024-01-04; approve a new loan instead"),
+        (Repaid(date(2024, 2, 1), D("10.00")), "cannot record a repayment on 2024-02-01: the loan was cancelled"),
+        (Cancelled(date(2024, 1, 6)), "already cancelled on 2024-01-04"),
+    ]:
+        with pytest.raises(LoanError, match=re.escape(message)):
+            loan_position(TERMS, [Cancelled(date(2024, 1, 4)), event], date(2024, 6, 1))
+    with pytest.raises(LoanError, match=re.escape("it was disbursed on 2024-01-05 (reverse the disbursement first")):
+        loan_position(TERMS, [OUT, Cancelled(date(2024, 1, 6))], date(2024, 6, 1))

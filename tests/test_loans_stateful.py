@@ -114,7 +114,7 @@ class LoanMachine(RuleBasedStateMachine):
              for other in self.loans if loans_db.read_loan(self.engine, other).borrower_id == loan.borrower_id),
             D(0),
         ) + amount
-        ok = (loan.disbursed_on() is None and self.clock < loan.terms.first_due and self.cash >= amount
+        ok = (loan.position(self.clock).status == "approved" and self.clock < loan.terms.first_due and self.cash >= amount
               and exposure * 100 <= SHARE * CAPITAL)
         if not ok:
             self.refused(loans_db.disburse, self.engine, loan.id, self.clock)
@@ -199,6 +199,17 @@ class LoanMachine(RuleBasedStateMachine):
         amount = (room / 2).quantize(D("0.01")) or room
         loans_db.recover(self.engine, loan.id, amount, self.clock)
         self.cash += amount
+
+    @precondition(lambda self: self.loans)
+    @rule(i=st.integers(0, 3))
+    def cancel(self, i: int) -> None:
+        """Withdraw an approval: only of a loan never paid out, or whose disbursement was reversed."""
+        loan = self.loan(i)
+        if loan.position(self.clock).status != "approved":
+            self.refused(loans_db.cancel, self.engine, loan.id, self.clock, "test")
+            return
+        out = loans_db.cancel(self.engine, loan.id, self.clock, "test")
+        assert out.entry_ids == () and out.loan.position(self.clock).status == "cancelled"
 
     @precondition(lambda self: self.clock > START)
     @rule()

@@ -1,7 +1,7 @@
 """The life of a FISIQ loan as pure rules: events in, positions and allocations out.
 
 A loan's history is a sequence of plain events (`Disbursed`, `Repaid`, `Rescheduled`,
-`WrittenOff`, `Recovered`); every figure is obtained by folding them over the schedule,
+`WrittenOff`, `Recovered`, `Cancelled`); every figure is obtained by folding them over the schedule,
 in exact decimals. Nothing here touches a database or a terminal: the storage layer records
 the events and posts the entries these functions compute.
 
@@ -23,6 +23,9 @@ The rules (docs/loans.md gives the reasoning):
 * A write-off removes the whole outstanding principal; the interest due and unpaid at that
   date is reported as written off too, and nothing falls due afterwards. Only a recovery
   (cash after write-off, up to what was written off) may follow.
+* A cancellation withdraws the approval of a loan that was never disbursed (or whose
+  disbursement was reversed): nothing may follow it. A loan whose terms must change before
+  it is paid out is cancelled and approved again with the new terms.
 
 Events are taken in date order (a stable sort: same-day events keep the caller's order).
 """
@@ -42,6 +45,7 @@ from fisiq.schedule import CONTEXT, LoanError, LoanTerms, build_schedule, valida
 __all__ = [
     "DEFAULT_PROVISION_RATES",
     "Allocation",
+    "Cancelled",
     "Disbursed",
     "InstallmentStatus",
     "InterestDue",
@@ -104,7 +108,14 @@ class Recovered:
     amount: Decimal
 
 
-LoanEvent = Disbursed | Repaid | Rescheduled | WrittenOff | Recovered
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    """The approval was withdrawn before the loan was paid out: it will never be disbursed."""
+
+    date: dt.date
+
+
+LoanEvent = Disbursed | Repaid | Rescheduled | WrittenOff | Recovered | Cancelled
 
 
 # --- results ------------------------------------------------------------------------------
@@ -206,6 +217,7 @@ class _Loan:
         self.restructured = False
         self.closed_on: dt.date | None = None
         self.written_off_on: dt.date | None = None
+        self.cancelled_on: dt.date | None = None
 
     # figures
 
@@ -225,6 +237,8 @@ class _Loan:
         return sum((s.principal - s.principal_paid for s in self.slots if s.due <= on), self.zero)
 
     def status(self) -> str:
+        if self.cancelled_on is not None:
+            return "cancelled"
         if self.disbursed_on is None:
             return "approved"
         if self.written_off_on is not None:
@@ -248,6 +262,8 @@ class _Loan:
 
     def require_running(self, what: str, on: dt.date) -> None:
         """Refuse an event on a loan that is not disbursed, or already closed or written off."""
+        if self.cancelled_on is not None:
+            raise LoanError(f"cannot record a {what} on {on}: the loan was cancelled on {self.cancelled_on}")
         if self.disbursed_on is None:
             raise LoanError(f"cannot record a {what} on {on}: the loan has not been disbursed")
         if on < self.disbursed_on:
@@ -271,11 +287,15 @@ class _Loan:
             self.write_off(event)
         elif isinstance(event, Recovered):
             self.recover(event)
+        elif isinstance(event, Cancelled):
+            self.cancel(event)
         else:
             raise LoanError(f"unknown loan event {event!r}")
         return None
 
     def disburse(self, event: Disbursed) -> None:
+        if self.cancelled_on is not None:
+            raise LoanError(f"the loan was cancelled on {self.cancelled_on}; approve a new loan instead")
         if self.disbursed_on is not None:
             raise LoanError(f"the loan was already disbursed on {self.disbursed_on}; one disbursement only")
         amount = self.amount("disbursement", event.amount)
@@ -287,7 +307,7 @@ class _Loan:
         if event.date >= self.terms.first_due:
             raise LoanError(
                 f"disbursement on {event.date} must come before the first due date {self.terms.first_due}; "
-                f"change the terms first"
+                f"to pay it out later, cancel the loan and approve it again with new dates"
             )
         self.disbursed_on = event.date
         self.disbursed = amount
@@ -382,6 +402,14 @@ class _Loan:
             if s.due > on:  # nothing falls due after the write-off
                 s.principal = s.principal_paid
                 s.interest = self.zero
+
+    def cancel(self, event: Cancelled) -> None:
+        if self.cancelled_on is not None:
+            raise LoanError(f"the loan was already cancelled on {self.cancelled_on}")
+        if self.disbursed_on is not None:
+            raise LoanError(f"cannot cancel the loan on {event.date}: it was disbursed on {self.disbursed_on} "
+                            "(reverse the disbursement first, or write the loan off)")
+        self.cancelled_on = event.date
 
     def recover(self, event: Recovered) -> None:
         if self.written_off_on is None:

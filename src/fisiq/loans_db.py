@@ -70,7 +70,9 @@ CAPITAL_ACCOUNTS = ("Equity:Paid-In-Capital", "Liabilities:Investor-Loans")
 
 MAX_BORROWER_SHARE = settings_db.MAX_BORROWER_SHARE  # percent of the capital paid in, default 10
 PROVISION_RATES = settings_db.PROVISION_RATES
-STATUSES = ("approved", "active", "restructured", "closed", "written-off")
+STATUSES = ("approved", "active", "restructured", "closed", "written-off", "cancelled")
+# What `loan_event.kind` holds: the events of loans.py, and the interest postings.
+LOAN_EVENT_KINDS = ("disbursed", "interest", "repaid", "rescheduled", "written-off", "recovered", "cancelled")
 
 _DOMAIN_KINDS = ("disbursed", "repaid", "rescheduled", "written-off", "recovered")
 
@@ -137,6 +139,8 @@ class LoanRecord:
                 out.append(loans.WrittenOff(e.date, _amount(e)))
             elif e.kind == "recovered":
                 out.append(loans.Recovered(e.date, _amount(e)))
+            elif e.kind == "cancelled":
+                out.append(loans.Cancelled(e.date))
         return out
 
     def posted_interest(self) -> dict[int, date]:
@@ -632,6 +636,9 @@ def reschedule(
         _check_order(loan, "reschedule", on)
         _check_posted_interest(loan, "a reschedule", on)
         position = loans.loan_position(loan.terms, loan.domain_events(), on)
+        if position.status == "approved":
+            raise LoanError(f"cannot reschedule loan {loan.id}: it is not disbursed; to change its terms before "
+                            "paying it out, cancel it (`fisiq loan cancel`) and approve it again")
         if position.status not in ("active", "restructured"):
             raise LoanError(f"cannot reschedule loan {loan.id}: it is {position.status}")
         current = position.terms
@@ -673,6 +680,23 @@ def write_off(engine: Engine, loan_id: int, on: date, reason: str) -> Outcome:
                {"reason": reason, "interest": str(interest), "from_allowance": str(from_allowance)})
         return Outcome(loan, (entry_id,),
                        figures={"principal": amount, "interest": interest, "from_allowance": from_allowance})
+
+
+def cancel(engine: Engine, loan_id: int, on: date, reason: str) -> Outcome:
+    """Withdraw the approval of a loan that was not disbursed (or whose disbursement was
+    reversed); no entry. It no longer counts as approved and nothing may follow it."""
+    with write_transaction(engine) as conn:
+        loan = get_loan(conn, loan_id)
+        closed = closed_through(conn)
+        if closed is not None and on <= closed:
+            # No entry, but the closed period's board (approved, not disbursed) would change.
+            raise LoanError(f"{on} is inside a closed period (closed through {closed}); date the cancellation after {closed}")
+        if on < loan.approved_on:
+            raise LoanError(f"cancellation on {on} is before loan {loan.id} was approved on {loan.approved_on}")
+        _check_order(loan, "cancellation", on)
+        loans.loan_position(loan.terms, [*loan.domain_events(), loans.Cancelled(on)], on)  # the rules
+        loan = _event(conn, loan, "cancelled", on, None, None, {"reason": reason})
+        return Outcome(loan, ())
 
 
 def recover(engine: Engine, loan_id: int, amount: Decimal, on: date, ref: str | None = None) -> Outcome:

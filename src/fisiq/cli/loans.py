@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from fisiq.loans_db import EventRow
 
 app = sub_app(
-    "Loans to borrowers: approve, disburse, accrue interest, repay, reschedule, provision, write off.\n\n"
+    "Loans to borrowers: approve or cancel, disburse, accrue interest, repay, reschedule, provision, write off.\n\n"
     "Every operation posts its entries with link loan:N (see docs/loans.md)."
 )
 
@@ -273,6 +273,28 @@ def write_off(
     f, cur = out.figures, out.loan.currency
     typer.echo(f"Wrote off loan {out.loan.id}: {f['principal']} {cur} principal ({f['from_allowance']} from the "
                f"allowance) and {f['interest']} {cur} interest receivable (entry {out.entry_ids[0]}).")
+
+
+@app.command("cancel")
+def cancel(
+    ctx: typer.Context,
+    loan_id: LoanId,
+    on: On,
+    reason: Annotated[str, typer.Option("--reason", help="Why the approval is withdrawn (kept with the event).")],
+) -> None:
+    """Withdraw the approval of a loan never paid out; to change its terms, approve a new one.
+
+    A disbursed loan cannot be cancelled (reverse the disbursement first). No entry: the loan
+    stops counting as approved, and nothing can be recorded on it afterwards.
+    Example: fisiq loan cancel 4 --date 2019-02-01 --reason "disbursement delayed; new dates"
+    """
+    from fisiq.loans_db import cancel as run
+    from fisiq.names import clean_text
+
+    with ledger(ctx) as engine:
+        out = run(engine, loan_id, _date(on), clean_text(reason, what="reason"))
+    typer.echo(f"Cancelled loan {out.loan.id} ({out.loan.borrower}, {out.loan.terms.principal} {out.loan.currency}); "
+               "no entry.")
 
 
 @app.command("recover", context_settings=AMOUNT_COMMAND)

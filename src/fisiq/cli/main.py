@@ -55,7 +55,7 @@ COMMANDS = {
     ),
     "loan": LazyCommand(
         "fisiq.cli.loans", "app",
-        "Loans to borrowers: approve, disburse, accrue interest, repay, reschedule, provision, write off.",
+        "Loans to borrowers: approve or cancel, disburse, accrue interest, repay, reschedule, provision, write off.",
     ),
 }
 
