@@ -173,24 +173,172 @@ def test_jsonl_restore_is_byte_identical(ledgers: Any, tmp_path: Path) -> None:
 
 
 
-def test_restore_says_the_loan_and_commitment_registers_stay_behind(ledgers: Any, tmp_path: Path) -> None:
-    """A jsonl export holds the books, not the registers: restore says so instead of leaving a
-    user to find `commitment list` empty; the balances are the same."""
+def registers_ledger(target: str) -> None:
+    """A ledger that uses every register: commitments (one paid, one in the pipeline), a
+    target, a setting, two loans (one disbursed and repaid, its repayment reversed)."""
+    ok(cli(target, "party", "add", "MRIF", "--kind", "government"))
+    ok(cli(target, "party", "add", "Coop Jacmel", "--kind", "borrower"))
+    ok(cli(target, "commitment", "add", "MRIF", "1000", "--stage", "signed", "--date", "2018-03-01"))
+    ok(cli(target, "commitment", "pay", "1", "400", "--date", "2018-03-02"))
+    ok(cli(target, "commitment", "add", "MRIF", "500", "--stage", "prospect", "--date", "2018-03-05"))
+    ok(cli(target, "target", "set", "total", "465000", "--date", "2018-01-01"))
+    ok(cli(target, "config", "set", "fiscal_year_end", "12-31"))
+    ok(cli(target, "entry", "add", "--date", "2018-01-05", "-m", "seed", "-p", "Assets:Cash 200000 CAD",
+           "-p", "Equity:Paid-In-Capital"))
+    ok(cli(target, "loan", "add", "Coop Jacmel", "10000", "--rate", "6", "--term", "12", "--first-due", "2018-05-01",
+           "--date", "2018-03-10"))
+    ok(cli(target, "loan", "disburse", "1", "--date", "2018-04-01"))
+    ok(cli(target, "loan", "repay", "1", "900", "--date", "2018-05-01"))
+    ok(cli(target, "loan", "add", "Coop Jacmel", "5000", "--rate", "5", "--term", "6", "--first-due", "2018-06-01",
+           "--date", "2018-03-10"))
+    ok(cli(target, "entry", "reverse", "6", "--date", "2018-05-02"))
+
+
+def test_restore_brings_back_loans_commitments_targets_and_settings(ledgers: Any, tmp_path: Path) -> None:
+    """A restored ledger carries on: its loans and commitments show as before, and the next
+    ones take new ids instead of joining the restored entries (which broke `audit verify`)."""
     source = ledgers.target()
-    ok(cli(source, "party", "add", "MRIF", "--kind", "government"))
-    ok(cli(source, "commitment", "add", "MRIF", "1000", "--stage", "signed", "--date", "2018-03-01"))
-    ok(cli(source, "commitment", "pay", "1", "400", "--date", "2018-03-02"))
-    ok(cli(source, "entry", "add", "--date", "2018-03-03", "-m", "fee", "-p", "Expenses:Operations 5 CAD",
-           "-p", "Assets:Cash"))
+    registers_ledger(source)
+    first = tmp_path / "first.jsonl"
+    ok(cli(source, "export", "-f", "jsonl", "-o", str(first)))
+    copy = ledgers.target()
+    out = ok(cli(copy, "restore", str(first))).stdout
+    assert "Restored 7 entries" in out and "registers: 2 loans, 2 commitments, 1 target, 1 setting" in out
+    second = tmp_path / "second.jsonl"
+    ok(cli(copy, "export", "-f", "jsonl", "-o", str(second)))
+    assert first.read_bytes() == second.read_bytes()
+    for args in (("loan", "show", "1", "--json"), ("loan", "list", "--json"), ("commitment", "list", "--json"),
+                 ("commitment", "show", "1", "--json"), ("target", "list", "--json"), ("config", "show", "--json"),
+                 ("progress", "--json", "--as-of", "2018-12-31")):
+        shown = [json.loads(ok(cli(t, *args)).stdout) for t in (source, copy)]
+        assert shown[0] == shown[1], args
+    for t in (source, copy):
+        ok(cli(t, "loan", "add", "Coop Jacmel", "700", "--rate", "5", "--term", "6", "--first-due", "2018-09-01",
+               "--date", "2018-08-01"))
+        ok(cli(t, "loan", "disburse", "3", "--date", "2018-08-02"))
+        ok(cli(t, "commitment", "add", "MRIF", "70", "--stage", "signed", "--date", "2018-08-03"))
+        ok(cli(t, "commitment", "pay", "3", "70", "--date", "2018-08-04"))
+        assert json.loads(ok(cli(t, "audit", "verify", "--json")).stdout)["ok"] is True
+    shown = [json.loads(ok(cli(t, "loan", "show", "3", "--json")).stdout) for t in (source, copy)]
+    assert shown[0]["position"]["outstanding_principal"] == shown[1]["position"]["outstanding_principal"] == "700.00"
+
+
+def _rewrite(path: Path, dest: Path, change: Any) -> Path:
+    """`path` with each line's JSON passed through `change` (None drops the line)."""
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        doc = change(json.loads(line))
+        if doc is not None:
+            out.append(json.dumps(doc, ensure_ascii=False, separators=(",", ":")))
+    dest.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return dest
+
+
+def _one(kind: str, number: int, edit: Any) -> Any:
+    """A change of the line of `kind` with id `number` (or the number-th such line, from 1)."""
+    seen = {"n": 0}
+
+    def change(doc: dict[str, Any]) -> dict[str, Any] | None:
+        if kind in doc:
+            seen["n"] += 1
+            if doc[kind].get("id", seen["n"]) == number:
+                return edit(doc)
+        return doc
+    return change
+
+
+def test_restore_refuses_registers_that_do_not_hold(ledgers: Any, tmp_path: Path) -> None:
+    """Register lines are not covered by the hashes: each is checked on its own, and every loan
+    and commitment against its entries, before anything is committed."""
+    source = ledgers.target()
+    registers_ledger(source)
     full = tmp_path / "full.jsonl"
     ok(cli(source, "export", "-f", "jsonl", "-o", str(full)))
-    copy = ledgers.target()
-    out = ok(cli(copy, "restore", str(full))).stdout
-    assert "Restored 3 entries" in out
-    assert "Note: 2 of them were posted by loans or commitments" in out and "fisiq backup" in out
-    assert json.loads(ok(cli(copy, "commitment", "list", "--json")).stdout)["commitments"] == []
-    balances = [json.loads(ok(cli(t, "report", "trial-balance", "--json")).stdout)["rows"] for t in (source, copy)]
-    assert balances[0] == balances[1]
+
+    def field(kind: str, number: int, name: str, value: object) -> Any:
+        return _one(kind, number, lambda d: {kind: {**d[kind], name: value}})
+
+    def drop(kind: str, number: int) -> Any:
+        return _one(kind, number, lambda d: None)
+
+    def first_setting_before_entries() -> Any:
+        lines: list[dict[str, Any]] = []
+
+        def change(doc: dict[str, Any]) -> dict[str, Any] | None:
+            if "party" in doc and not any("party" in d for d in lines):
+                lines.append(doc)
+                return {"setting": {"key": "fiscal_year_end", "value": "12-31", "recorded_at": "x", "recorded_by": "y"}}
+            return doc
+        return change
+    cases = {
+        "forged interest": (field("loan_event", 2, "amount", "60.00"), "loan 1: its interest"),
+        "forged payment": (field("commitment_event", 2, "amount", "450.00"), "commitment 1: its balance"),
+        "event of a missing loan": (drop("loan", 1), "loan_event 1 belongs to loan 1, which the file does not hold"),
+        "event pointing elsewhere": (field("loan_event", 1, "entry_id", 1), "points at entry 1, which is linked commitment:1"),
+        "unknown borrower": (field("loan", 2, "borrower", "Nobody"), "'Nobody' is not among the file's parties"),
+        "bad rate": (field("loan", 2, "annual_rate", "abc"), "loan 2"),
+        "loan ids out of order": (field("loan", 2, "id", 1), "loan 1 comes after loan 1"),
+        "commitment entry missing": (drop("commitment", 1), "belongs to commitment 1"),
+        "amount as a number": (field("target", 1, "amount", 465000), "must be a decimal string"),
+        "unknown setting": (field("setting", 1, "key", "colour"), "unknown setting"),
+        "unknown field": (field("loan", 1, "colour", "red"), "unknown ['colour']"),
+        "entry beyond the file": (field("loan_event", 1, "entry_id", 99), "beyond the file's 7 entries"),
+        "unknown event kind": (field("loan_event", 1, "kind", "gift"), "is of kind 'gift'"),
+        "details not an object": (field("loan_event", 2, "details", "[1]"), "details are not a JSON object"),
+        "interest without its installment": (field("loan_event", 2, "details", "{}"), "names its installment"),
+        "register before the entries": (first_setting_before_entries(), "party lines must come before setting lines"),
+    }
+    for name, (change, message) in cases.items():
+        bad = _rewrite(full, tmp_path / f"{name.replace(' ', '-')}.jsonl", change)
+        assert bad.read_bytes() != full.read_bytes(), name
+        target = ledgers.target()
+        result = cli(target, "restore", str(bad))
+        assert result.exit_code == 1, (name, result.output)
+        assert message in result.output, (name, result.output)
+        assert len(result.output.strip().splitlines()) == 1, (name, result.output)
+        assert json.loads(ok(cli(target, "audit", "verify", "--json")).stdout)["entries"] == 0, name
+        assert json.loads(ok(cli(target, "loan", "list", "--json")).stdout)["loans"] == [], name
+        assert json.loads(ok(cli(target, "config", "show", "--json")).stdout) == \
+            json.loads(ok(cli(ledgers.target(), "config", "show", "--json")).stdout), name
+    # A ledger with registers of its own is refused: restored ids would collide with them.
+    busy = ledgers.target()
+    ok(cli(busy, "target", "set", "total", "1000", "--date", "2018-01-01"))
+    result = cli(busy, "restore", str(full))
+    assert result.exit_code == 1 and "already has loans, commitments, targets or settings" in result.output
+
+
+def test_a_version_1_export_restores_only_without_loans_and_commitments(ledgers: Any, tmp_path: Path) -> None:
+    """Version 1 files hold no registers: their loan and commitment entries would be orphans
+    whose ids the next `loan add` takes, so such a file is refused; one without them restores."""
+    source = ledgers.target()
+    registers_ledger(source)
+    full = tmp_path / "full.jsonl"
+    ok(cli(source, "export", "-f", "jsonl", "-o", str(full)))
+
+    def as_version_1(doc: dict[str, Any]) -> dict[str, Any] | None:
+        if "fisiq" in doc:
+            return {"fisiq": {**doc["fisiq"], "version": 1}}
+        return None if set(doc) & {"target", "setting", "commitment", "commitment_event", "loan", "loan_event"} else doc
+    old = _rewrite(full, tmp_path / "v1.jsonl", as_version_1)
+    target = ledgers.target()
+    result = cli(target, "restore", str(old))
+    assert result.exit_code == 1 and "version 1 does not hold" in result.output, result.output
+    assert json.loads(ok(cli(target, "audit", "verify", "--json")).stdout)["entries"] == 0
+    plain = ledgers.target()
+    engine = open_ledger(plain)
+    try:
+        small_ledger(engine)
+    finally:
+        engine.dispose()
+    books_only = tmp_path / "books.jsonl"
+    ok(cli(plain, "export", "-f", "jsonl", "-o", str(books_only)))
+    old = _rewrite(books_only, tmp_path / "v1-books.jsonl", as_version_1)
+    assert "Restored 2 entries" in ok(cli(ledgers.target(), "restore", str(old))).stdout
+    # A version 1 file with a register line is not a version 1 file.
+    mixed = _rewrite(full, tmp_path / "v1-mixed.jsonl",
+                     lambda d: {"fisiq": {**d["fisiq"], "version": 1}} if "fisiq" in d else d)
+    result = cli(ledgers.target(), "restore", str(mixed))
+    assert result.exit_code == 1 and "unknown line kind 'target'" in result.output
 
 
 def test_restore_refuses_altered_truncated_and_partial_files(ledgers: Any, tmp_path: Path) -> None:
@@ -292,3 +440,29 @@ def test_verify_refuses_a_file_without_checkpoint(fisiq: Any, tmp_path: Path) ->
     junk.write_text("hello\n", encoding="utf-8")
     result = fisiq("audit", "verify", "--checkpoint", str(junk))
     assert result.exit_code == 1 and "does not end with a fisiq checkpoint" in result.output
+
+
+def test_a_ledger_moves_from_sqlite_to_postgresql_and_back(ledgers: Any, tmp_path: Path, sqlite_template: Path) -> None:
+    """The documented way to change engines: export jsonl, restore into a new ledger there."""
+    if ledgers.engine_name != "postgresql":
+        pytest.skip("moves a SQLite ledger to PostgreSQL")
+    from conftest import LedgerFactory
+
+    on_sqlite = LedgerFactory("sqlite", tmp_path, sqlite_template)
+    source = on_sqlite.target()
+    registers_ledger(source)
+    exported = tmp_path / "sqlite.jsonl"
+    ok(cli(source, "export", "-f", "jsonl", "-o", str(exported)))
+    moved = ledgers.target()
+    ok(cli(moved, "restore", str(exported)))
+    again = tmp_path / "postgresql.jsonl"
+    ok(cli(moved, "export", "-f", "jsonl", "-o", str(again)))
+    assert exported.read_bytes() == again.read_bytes()
+    back = on_sqlite.target()
+    ok(cli(back, "restore", str(again)))
+    for args in (("loan", "show", "1", "--json", "--as-of", "2018-12-31"), ("report", "board", "--json", "--as-of", "2018-12-31"),
+                 ("audit", "verify", "--json")):
+        shown = [json.loads(ok(cli(t, *args)).stdout) for t in (source, moved, back)]
+        assert shown[0] == shown[1] == shown[2], args
+    ok(cli(moved, "loan", "repay", "1", "300", "--date", "2018-06-01"))  # the PostgreSQL ledger carries on
+    assert json.loads(ok(cli(moved, "audit", "verify", "--json")).stdout)["ok"] is True

@@ -11,8 +11,10 @@ proves the ledger still extends it.
   `=`, `+`, `-`, `@`, a tab or a carriage return) are prefixed with a single quote `'`;
   amounts are plain numbers (`-12.50`). Last line: `# fisiq checkpoint entries=N head=H`.
 - jsonl: one JSON object per line, each with one key naming what it is: `fisiq` (the
-  header), `account`, `party`, `entry` (every stored field, hashes included), `checkpoint`
-  (last). `fisiq restore` rebuilds a ledger from it, byte for byte.
+  header), `account`, `party`, `entry` (every stored field, hashes included), then, in an
+  export of the whole ledger, the registers (`target`, `setting`, `commitment`,
+  `commitment_event`, `loan`, `loan_event`: see `registers.py`), and `checkpoint` (last).
+  `fisiq restore` rebuilds a ledger from it, byte for byte.
 - beancount: passes `bean-check`; parties are `party:` metadata strings on postings.
 - ledger: read the same by `ledger` and `hledger`; parties are `; party: NAME` tags.
   Both end with the comment `; fisiq checkpoint entries=N head=H`.
@@ -39,7 +41,9 @@ if TYPE_CHECKING:
 
 FORMATS = ("csv", "jsonl", "beancount", "ledger")
 JOURNAL_FORMAT = "journal"
-JOURNAL_VERSION = 1
+# Version 2 added the register lines; a version 1 file holds the books alone.
+JOURNAL_VERSION = 2
+JOURNAL_VERSIONS = (1, 2)
 CSV_COLUMNS = (
     "entry", "line", "date", "kind", "account", "party", "amount", "currency",
     "memo", "ref", "link", "reverses", "hash",
@@ -193,6 +197,7 @@ def write_jsonl(
     parties: Iterable[Mapping[str, object]],
     start: date | None,
     end: date | None,
+    registers: Iterable[tuple[str, Mapping[str, object]]] = (),
 ) -> tuple[int, int]:
     out.write(_json({"fisiq": {"format": JOURNAL_FORMAT, "version": JOURNAL_VERSION,
                                "from": start and start.isoformat(), "to": end and end.isoformat()}}) + "\n")
@@ -205,6 +210,8 @@ def write_jsonl(
         count += 1
         postings += len(e.postings)
         out.write(_json({"entry": entry_json(e)}) + "\n")
+    for kind, row in registers:
+        out.write(_json({kind: dict(row)}) + "\n")
     return count, postings
 
 
@@ -302,14 +309,16 @@ def write_export(
     checkpoint: Checkpoint,
     start: date | None = None,
     end: date | None = None,
+    registers: Iterable[tuple[str, Mapping[str, object]]] = (),
 ) -> ExportStats:
-    """Write one export in `fmt` to `out`, ending with the checkpoint line."""
+    """Write one export in `fmt` to `out`, ending with the checkpoint line (`registers`: the
+    register rows a jsonl export carries after the entries)."""
     if fmt == "csv":
         count, postings = write_csv(out, entries)
         out.write(checkpoint_line(fmt, checkpoint) + "\r\n")
         return ExportStats(count, postings, checkpoint)
     if fmt == "jsonl":
-        count, postings = write_jsonl(out, entries, accounts, parties, start, end)
+        count, postings = write_jsonl(out, entries, accounts, parties, start, end, registers)
     elif fmt == "beancount":
         count, postings = write_beancount(out, entries, accounts, start, end)
     elif fmt == "ledger":
@@ -330,13 +339,18 @@ def export_ledger(
     """Export the books read on `conn` (one read transaction: a consistent snapshot)."""
     from fisiq import ledger as books
     from fisiq.journal_import import party_rows
+    from fisiq.registers import register_lines
 
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; use {'|'.join(FORMATS)}")
     head_id, head_hash = books.chain_head(conn)
     checkpoint = Checkpoint(head_id, head_hash)
     entries: Iterator[RecordedEntry] = books.iter_entries(conn, start=start, end=end, ids=(1, head_id))
+    # A slice of the dates is for reading; only a whole export can be restored, and carries
+    # the registers a restore needs.
+    whole = start is None and end is None
     return write_export(
         out, fmt, entries,
         accounts=books.list_accounts(conn), parties=party_rows(conn), checkpoint=checkpoint, start=start, end=end,
+        registers=register_lines(conn) if whole and fmt == "jsonl" else (),
     )

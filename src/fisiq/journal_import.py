@@ -8,8 +8,12 @@ closed periods). It refuses a ledger that already has entries.
 
 The file carries the chart of accounts (accounts missing from the ledger are opened; one with
 another type is refused), the parties (inserted with their recorded fields; a party of the
-same name already present is kept), the entries, and the checkpoint, which must match the
-last entry: a truncated file is refused.
+same name already present is kept), the entries, the registers (loans, commitments, their
+events, targets, settings: `registers.py`; written with their ids, so the ledger must have
+none), and the checkpoint, which must match the last entry: a truncated file is refused.
+Before committing, every loan and commitment is checked against its entries as `fisiq audit
+verify` does. A version 1 file has no registers: it restores only when no entry was posted by
+a loan or a commitment.
 """
 
 from __future__ import annotations
@@ -35,9 +39,10 @@ from fisiq.entries import (
     validate_entry,
 )
 from fisiq.errors import LedgerError
-from fisiq.export import JOURNAL_FORMAT, JOURNAL_VERSION, Checkpoint
+from fisiq.export import JOURNAL_FORMAT, JOURNAL_VERSION, JOURNAL_VERSIONS, Checkpoint
 from fisiq.ledger import ACCOUNT, ENTRY, PARTY, POSTING, account_ids, chain_head
 from fisiq.money import MoneyError, parse_amount, to_minor
+from fisiq.registers import BY_KIND, REGISTERS, RegisterError, RegisterWriter, has_registers
 
 BATCH = 1000
 
@@ -52,9 +57,10 @@ class Restored:
     head: str
     accounts_added: int
     parties_added: int
-    linked: int = 0
-    """Entries posted by a loan or a commitment (link `loan:N`, `commitment:N`): the export
-    holds the entries, not the loan and commitment registers, so those are not restored."""
+    loans: int = 0
+    commitments: int = 0
+    targets: int = 0
+    settings: int = 0
 
 
 def party_rows(conn: Connection) -> list[dict[str, object]]:
@@ -148,21 +154,30 @@ class _Writer:
 
 
 def restore_journal(engine: Engine, lines: Iterable[str], *, source: str = "file") -> Restored:
-    """Rebuild the journal of a jsonl export into a ledger without entries (see the module doc)."""
+    """Rebuild a jsonl export into a ledger without entries or registers (see the module doc)."""
     with write_transaction(engine) as conn:
         count, _ = chain_head(conn)
         if count:
             raise RestoreError(f"the ledger already has {count} entries; restore into a new ledger (`fisiq init`)")
+        if has_registers(conn):
+            raise RestoreError("the ledger already has loans, commitments, targets or settings; "
+                               "restore into a new ledger (`fisiq init`)")
         return _restore(conn, lines, source)
+
+
+# The sections of a file, in the order they must come; the checkpoint ends it.
+SECTIONS = ("account", "party", "entry", *(r.kind for r in REGISTERS))
 
 
 def _restore(conn: Connection, lines: Iterable[str], source: str) -> Restored:
     writer: _Writer | None = None
+    registers: RegisterWriter | None = None
+    section = 0
+    version: object = JOURNAL_VERSION
     accounts_added = parties_added = 0
     expected_id, head = 1, GENESIS_HASH
     closed: date | None = None
     reversed_ids: set[int] = set()
-    linked = 0
     checkpoint: Checkpoint | None = None
     started = False
     party_columns = {c.name for c in PARTY.c} - {"id"}
@@ -182,8 +197,9 @@ def _restore(conn: Connection, lines: Iterable[str], source: str) -> Restored:
         if not started:
             if kind != "fisiq" or not isinstance(body, dict) or body.get("format") != JOURNAL_FORMAT:
                 raise RestoreError(f"{where}: not a fisiq jsonl export (no header line)")
-            if body.get("version") != JOURNAL_VERSION:
-                raise RestoreError(f"{where}: journal version {body.get('version')} is not one this fisiq reads")
+            version = body.get("version")
+            if version not in JOURNAL_VERSIONS:
+                raise RestoreError(f"{where}: journal version {version} is not one this fisiq reads")
             if body.get("from") is not None or body.get("to") is not None:
                 raise RestoreError(f"{where}: this export covers only some dates (--from/--to); "
                                    "restore needs an export of the whole ledger")
@@ -191,13 +207,20 @@ def _restore(conn: Connection, lines: Iterable[str], source: str) -> Restored:
             continue
         if not isinstance(body, dict):
             raise RestoreError(f"{where}: not a line of a fisiq jsonl export")
+        if kind == "checkpoint":
+            entries, head_hash = body.get("entries"), body.get("head")
+            if not isinstance(entries, int) or not isinstance(head_hash, str):
+                raise RestoreError(f"{where}: a checkpoint needs entries and head")
+            checkpoint = Checkpoint(entries, head_hash)
+            continue
+        if kind not in SECTIONS or (version == 1 and kind in BY_KIND):
+            raise RestoreError(f"{where}: unknown line kind {kind!r}")
+        if SECTIONS.index(kind) < section:
+            raise RestoreError(f"{where}: {kind} lines must come before {SECTIONS[section]} lines")
+        section = SECTIONS.index(kind)
         if kind == "account":
-            if writer is not None:
-                raise RestoreError(f"{where}: accounts must come before the entries")
             accounts_added += _account(conn, body, where)
         elif kind == "party":
-            if writer is not None:
-                raise RestoreError(f"{where}: parties must come before the entries")
             unknown = set(body) - party_columns
             if unknown or "name" not in body:
                 raise RestoreError(f"{where}: party fields {sorted(unknown)} are unknown to this fisiq")
@@ -213,17 +236,17 @@ def _restore(conn: Connection, lines: Iterable[str], source: str) -> Restored:
                 closed = entry.date if closed is None else max(closed, entry.date)
             if entry.reverses is not None:
                 reversed_ids.add(entry.reverses)
-            if entry.link is not None and entry.link.startswith(("loan:", "commitment:")):
-                linked += 1
             writer.add(entry, where)
             expected_id, head = entry.id + 1, entry.hash
-        elif kind == "checkpoint":
-            entries, head_hash = body.get("entries"), body.get("head")
-            if not isinstance(entries, int) or not isinstance(head_hash, str):
-                raise RestoreError(f"{where}: a checkpoint needs entries and head")
-            checkpoint = Checkpoint(entries, head_hash)
         else:
-            raise RestoreError(f"{where}: unknown line kind {kind!r}")
+            if registers is None:
+                if writer is not None:
+                    writer.flush()  # events point at entries
+                registers = RegisterWriter(conn, expected_id - 1)
+            try:
+                registers.add(kind, body)
+            except RegisterError as exc:
+                raise RestoreError(f"{where}: {exc}") from None
     if not started:
         raise RestoreError(f"{source} is empty")
     if checkpoint is None:
@@ -235,7 +258,36 @@ def _restore(conn: Connection, lines: Iterable[str], source: str) -> Restored:
         )
     if writer is not None:
         writer.flush()
-    return Restored(expected_id - 1, head, accounts_added, parties_added, linked)
+    if registers is not None:
+        registers.flush()
+    _check_registers(conn, source, version)
+    counts = registers.counts if registers is not None else {}
+    return Restored(expected_id - 1, head, accounts_added, parties_added,
+                    loans=counts.get("loan", 0), commitments=counts.get("commitment", 0),
+                    targets=counts.get("target", 0), settings=counts.get("setting", 0))
+
+
+def _check_registers(conn: Connection, source: str, version: object) -> None:
+    """The audit's check of loans and commitments against their entries, before committing."""
+    from fisiq.commitments_db import disagreement as commitment_disagreement
+    from fisiq.loans_db import disagreement as loan_disagreement
+
+    for what, check in (("loan", loan_disagreement), ("commitment", commitment_disagreement)):
+        try:
+            problem = check(conn)
+        except (LookupError, ValueError, TypeError, ArithmeticError) as exc:
+            # A field the file holds in a shape fisiq never writes (details without a key, say).
+            raise RestoreError(f"{source}: the {what}s it holds cannot be read as fisiq writes them "
+                               f"({type(exc).__name__}: {exc}); nothing restored") from None
+        if problem is None:
+            continue
+        if version == 1:
+            raise RestoreError(
+                f"{source}: entries in it were posted by loans or commitments, whose registers an export of "
+                "version 1 does not hold; export the ledger again with this fisiq (or copy it with "
+                "`fisiq backup`); nothing restored"
+            )
+        raise RestoreError(f"{source}: {what} {problem[0]}: {problem[1]}; nothing restored")
 
 
 def _account(conn: Connection, body: dict[str, Any], where: str) -> int:

@@ -53,22 +53,21 @@ def restore(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="A jsonl export of a whole ledger (fisiq export --format jsonl).")],
 ) -> None:
-    """Rebuild a ledger without entries from a jsonl export: same ids, hashes, authors, times.
+    """Rebuild a new ledger from a jsonl export: its entries, loans, commitments, targets, settings.
 
-    Every hash is checked before anything is written; all or nothing.
+    Entries keep their ids, hashes, authors and times; loans and commitments their ids.
+    Every hash is checked before anything is written, and every loan and commitment against
+    its entries before the restore commits; all or nothing.
     Example: fisiq --db restored.db init && fisiq --db restored.db restore fisiq.jsonl
     """
     from fisiq.journal_import import restore_journal
 
     with ledger(ctx) as engine, file.open(encoding="utf-8") as fh:
         done = restore_journal(engine, fh, source=str(file))
+    registers = ", ".join(f"{n} {word if n == 1 else word + 's'}" for n, word in (
+        (done.loans, "loan"), (done.commitments, "commitment"), (done.targets, "target"), (done.settings, "setting")))
     typer.echo(
         f"Restored {done.entries} entries (chain head {done.head}), "
-        f"{done.accounts_added} accounts and {done.parties_added} parties added."
+        f"{done.accounts_added} accounts and {done.parties_added} parties added; "
+        f"registers: {registers}."
     )
-    if done.linked:
-        typer.echo(
-            f"Note: {done.linked} of them were posted by loans or commitments. An export holds the books, not "
-            "the loan and commitment registers: `loan` and `commitment` commands do not know them here. "
-            "For a full copy of a ledger, use `fisiq backup`."
-        )

@@ -20,7 +20,7 @@ COMMANDS = {
     ),
     "restore": LazyCommand(
         "fisiq.cli.export", "restore",
-        "Rebuild a ledger without entries from a jsonl export: same ids, hashes, authors, times.",
+        "Rebuild a new ledger from a jsonl export: its entries, loans, commitments, targets, settings.",
     ),
     "progress": LazyCommand(
         "fisiq.cli.commitments", "progress",
