@@ -176,6 +176,12 @@ def test_a_commitment_whose_entries_were_all_reversed_shows_as_void(fisiq: Run) 
     assert [(h["event"], h["entry"], h["reversed_by"]) for h in shown["history"]] == [
         ("signed", 1, 2), ("reversal", 2, None)]
     assert "void" in ok(fisiq("commitment", "show", "1")).stdout
+    # Listed as void too (it was left out of every list), and in its party's commitments.
+    assert [c["id"] for c in js(fisiq, "commitment", "list", "--stage", "void")["commitments"]] == [1]
+    assert [c["stage"] for c in js(fisiq, "commitment", "list")["commitments"]] == ["void"]
+    assert js(fisiq, "commitment", "list", "--stage", "signed")["commitments"] == []
+    assert js(fisiq, "commitment", "list", "--as-of", "2018-02-28")["commitments"] == []  # not yet recorded
+    assert [c["stage"] for c in js(fisiq, "party", "show", "MRIF")["commitments"]] == ["void"]
     before = head(fisiq)
     void = "commitment 1 is void: the entries it posted were reversed; record it again from its agreement or signing"
     refused(fisiq("commitment", "pay", "1", "100", "--date", "2018-04-01"), void)

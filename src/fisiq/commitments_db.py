@@ -471,15 +471,19 @@ class CommitmentView:
 
 
 def list_commitments(conn: Connection, *, stage: str | None = None, as_of: date | None = None) -> list[CommitmentView]:
-    """Every commitment with its state (as of a date when given), optionally of one stage."""
+    """Every commitment with its state (as of a date when given), optionally of one stage; one
+    whose every entry was reversed is `void`."""
     reversed_ids = reversals(conn, as_of)
     events = _events(conn)
     parties = {p.id: p for p in list_parties(conn)}
     views = []
     for row in conn.execute(select(COMMITMENT).order_by(COMMITMENT.c.id)):
         mine = [e for e in events.get(row.id, []) if as_of is None or e.date <= as_of]
-        state = rules.fold(mine, reversed_ids)
-        if state is None or (stage is not None and state.stage != stage):
+        if not mine:
+            continue  # not recorded yet on that date
+        # Events but no state: every entry was reversed; listed as void, like `commitment show`.
+        state = rules.fold(mine, reversed_ids) or State(stage=rules.VOID, pledged=Decimal("0.00"))
+        if stage is not None and state.stage != stage:
             continue
         party = parties[row.party_id]
         views.append(CommitmentView(row.id, party, rules.KIND_CATEGORY.get(party.kind, "other"),

@@ -175,7 +175,7 @@ def cancel(
 @app.command("list")
 def list_commitments(
     ctx: typer.Context,
-    stage: Annotated[str | None, typer.Option("--stage", help="prospect|in-principle|signed|paid|cancelled")] = None,
+    stage: Annotated[str | None, typer.Option("--stage", help="prospect|in-principle|signed|paid|cancelled|void")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="As they stood at the end of this date.")] = None,
     lang: LangOption = None,
     as_json: Annotated[bool, json_option()] = False,
@@ -185,10 +185,10 @@ def list_commitments(
     Example: fisiq commitment list --stage signed --json
     """
     from fisiq import commitments_db, db
-    from fisiq.commitments import check_stage
+    from fisiq.commitments import STAGES, VOID, check_stage
     from fisiq.render_campaign import render_commitments
 
-    wanted = check_stage(stage) if stage else None
+    wanted = check_stage(stage, (*STAGES, VOID)) if stage else None
     day = parse_date_option(as_of, "as-of")
     with ledger(ctx) as engine, db.read_transaction(engine) as conn:
         rows = [v.json() for v in commitments_db.list_commitments(conn, stage=wanted, as_of=day)]
