@@ -382,3 +382,39 @@ def test_audit_verify_names_a_commitment_event_it_cannot_read(fisiq: Run, target
     assert failed.exit_code == 1 and "Traceback" not in failed.output
     assert failed.output.strip() == ("FAILED at commitment 1: its events no longer make a commitment "
                                      "(unknown commitment event 'paid')")
+
+
+def test_records_without_entries_are_refused_inside_a_closed_period(fisiq: Run) -> None:
+    """A prospect, an agreement or a loan approval has no entry, but the closed period's
+    campaign and board figures count it: dated inside the period, it is refused like an entry."""
+    setup_parties(fisiq)
+    ok(fisiq("commitment", "add", "MRIF", "1000", "--stage", "prospect", "--date", "2018-02-01"))
+    ok(fisiq("period", "close", "2018-03-31"))
+    before = (head(fisiq), js(fisiq, "commitment", "list"), js(fisiq, "progress", "--as-of", "2018-03-31"))
+    closed = "is inside a closed period (closed through 2018-03-31)"
+    refused(fisiq("commitment", "add", "MRIF", "500", "--stage", "prospect", "--date", "2018-03-15"),
+            f"2018-03-15 {closed}; date it after 2018-03-31")
+    refused(fisiq("commitment", "agree", "1", "--date", "2018-03-20"), f"2018-03-20 {closed}")
+    refused(fisiq("loan", "add", "Coopérative du Sud", "1200", "--rate", "12", "--term", "3", "--first-due",
+                  "2018-05-01", "--date", "2018-03-31"), f"the approval date 2018-03-31 {closed}")
+    assert (head(fisiq), js(fisiq, "commitment", "list"), js(fisiq, "progress", "--as-of", "2018-03-31")) == before
+    ok(fisiq("commitment", "agree", "1", "--date", "2018-04-01"))
+    ok(fisiq("loan", "add", "Coopérative du Sud", "1200", "--rate", "12", "--term", "3", "--first-due", "2018-05-01",
+             "--date", "2018-04-01", "--ref", "L-1"))
+    ok(fisiq("period", "close", "2018-04-30"))
+    again = ok(fisiq("loan", "add", "Coopérative du Sud", "1200", "--rate", "12", "--term", "3", "--first-due",
+                     "2018-05-01", "--date", "2018-04-01", "--ref", "L-1"))
+    assert "already" in again.stdout  # the same reference again is still a no-op, not a refusal
+
+
+def test_the_advice_to_reverse_on_the_event_date_is_not_given_for_a_closed_date(fisiq: Run) -> None:
+    setup_parties(fisiq)
+    ok(fisiq("commitment", "add", "MRIF", "1000", "--stage", "signed", "--date", "2018-03-01"))
+    ok(fisiq("commitment", "pay", "1", "400", "--date", "2018-03-02"))
+    ok(fisiq("entry", "reverse", "2", "--date", "2018-04-01"))  # the payment counted until 04-01
+    open_books = fisiq("commitment", "pay", "1", "400", "--date", "2018-03-20")
+    refused(open_books, "date it on or after 2018-04-01 (or reverse on the event's own date")
+    ok(fisiq("period", "close", "2018-04-15"))
+    closed = fisiq("commitment", "pay", "1", "400", "--date", "2018-03-20")
+    refused(closed, "date it on or after 2018-04-01")
+    assert "own date" not in closed.output

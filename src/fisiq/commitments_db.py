@@ -36,6 +36,7 @@ from fisiq.ledger import (
     append_entries,
     as_date,
     balances_by_party,
+    closed_through,
     current_user,
     get_entry,
     in_chunks,
@@ -182,6 +183,7 @@ class _Batch:
         self.conn = conn
         self.recorded_refs = _recorded_refs(conn, refs)  # only these need a closer look
         self.reversed = reversals(conn)
+        self.closed = closed_through(conn)
         self.commitments: dict[int, _Commitment] = {}
         self.by_ref: dict[str, int] = {}
         self.refs: set[str] = set()
@@ -307,6 +309,7 @@ class _Batch:
                 raise CommitmentError(str(exc), "instrument") from None
             event = Event(stage, op.date, op.amount, ref=None)
             rules.check(None, event, "the new commitment")
+            self._open(event, party.name, instrument)
             c = _Commitment(self.next_id, party, instrument, op.ref, [], None)
             self.next_id -= 1
             self.new_commitments.append(c)
@@ -327,6 +330,7 @@ class _Batch:
                     f"agreement or signing with an amount (`fisiq commitment sign {c.id} --amount A --date D`)"
                 )
             rules.check(c.state, event, label)
+            self._open(event, c.party.name, c.instrument)
         if op.ref is not None:
             self.refs.add(op.ref)
         c.events.append(event)
@@ -335,14 +339,25 @@ class _Batch:
         posts = len(rules.drafts_for(event, commitment_id=0, party=c.party.name, instrument=c.instrument))
         return OpResult(op, True, c.id, event, [], c.state.stage, posts)
 
+    def _open(self, event: Event, party: str, instrument: str) -> None:
+        """Refuse a stage change without an entry (a prospect, an agreement, a cancellation of
+        an unsigned pledge) dated inside a closed period: it would change that period's
+        campaign figures. One with an entry is refused by the books themselves."""
+        if self.closed is not None and event.date <= self.closed and not rules.drafts_for(
+                event, commitment_id=0, party=party, instrument=instrument):
+            raise CommitmentError(f"{event.date} is inside a closed period (closed through {self.closed}); "
+                                  f"date it after {self.closed}", "date")
+
     def _after_reversals(self, c: _Commitment, on: date, label: str) -> None:
         """Refuse an event dated before a reversal that left one of the commitment's events
         counting for a while: until that date both would count (a payment twice, say)."""
         undone = last_counted_reversal((e.date, self.reversed.get(e.entry_id)) for e in c.events if e.entry_id is not None)
         if undone is not None and on < undone:
+            # The other way, reversing on the event's own date, is only open after a close.
+            hint = " (or reverse on the event's own date to record it again on that date)"
             raise CommitmentError(
                 f"{on} is before {undone}, when an entry of {label} was reversed; date it on or after "
-                f"{undone} (or reverse on the event's own date to record it again on that date)", "date",
+                f"{undone}{hint if self.closed is None or on > self.closed else ''}", "date",
             )
 
     def _target(self, op: Op) -> OpResult:

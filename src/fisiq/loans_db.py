@@ -382,6 +382,11 @@ def add_loan(
                 if loan.terms == terms and loan.borrower_id == party_id:
                     return loan, False
                 raise LoanError(f"reference {ref!r} is already loan {existing} with other terms; use a new reference")
+        closed = closed_through(conn)
+        if closed is not None and approved_on <= closed:
+            # No entry, but the closed period's board would count one more approved loan.
+            raise LoanError(f"the approval date {approved_on} is inside a closed period (closed through {closed}); "
+                            f"date it after {closed}")
         new_id = conn.execute(
             insert(LOAN).returning(LOAN.c.id),
             {
