@@ -274,7 +274,7 @@ def test_accrual_after_a_period_close_says_where_the_late_interest_went(fund: Ru
     ok(fund("period", "close", "2018-05-15"))
     out = ok(fund("loan", "accrue", "--through", "2018-06-01")).stdout
     assert out.strip() == ("Loan 1: posted 20.04 of interest fallen due through 2018-06-01. "
-                           "What fell due inside the closed period is dated 2018-05-16, after the close.")
+                           "Interest that fell due inside the closed period is dated 2018-05-16, after the close.")
     shown = json.loads(ok(fund("loan", "show", "1", "--json")).stdout)
     interest = [(e["date"], e["amount"]) for e in shown["events"] if e["kind"] == "interest"]
     assert interest == [("2018-05-16", "12.00"), ("2018-06-01", "8.04")]
@@ -323,3 +323,16 @@ def test_a_loan_paid_out_late_is_cancelled_and_approved_again(fund: Run) -> None
     assert ok(fund("audit", "verify")).exit_code == 0
     refused(fund("loan", "cancel", "2", "--date", "2018-06-05", "--reason", "x"),
             "it was disbursed on 2018-06-04 (reverse the disbursement first, or write the loan off)")
+
+
+def test_repay_says_when_it_posted_interest_after_a_close(fund: Run) -> None:
+    """A repayment posts the interest fallen due before it; what fell due inside a closed
+    period goes after the close, and the repayment's message says so, as accrue's does."""
+    ok(fund("loan", "disburse", "1", "--date", "2018-04-01"))
+    ok(fund("period", "close", "2018-05-15"))
+    out = ok(fund("loan", "repay", "1", "100.00", "--date", "2018-05-20")).stdout
+    assert out.strip().endswith("Interest that fell due inside the closed period is dated 2018-05-16, after the close.")
+    again = ok(fund("loan", "repay", "1", "100.00", "--date", "2018-05-21")).stdout
+    assert "closed period" not in again  # nothing more was posted late
+    out = ok(fund("loan", "write-off", "1", "--date", "2018-06-02", "--reason", "dissolved")).stdout
+    assert "closed period" not in out  # the interest of 06-01 fell due after the close

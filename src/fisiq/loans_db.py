@@ -498,6 +498,9 @@ class Outcome:
     entry_ids: tuple[int, ...] = ()
     created: bool = True
     figures: dict[str, Decimal] = field(default_factory=dict)
+    interest_after_close: date | None = None
+    """The date interest due inside a closed period was posted on, first day after the close
+    (the operation posted the interest fallen due before its own entry)."""
 
 
 def disburse(engine: Engine, loan_id: int, on: date) -> Outcome:
@@ -595,7 +598,7 @@ def repay(engine: Engine, loan_id: int, amount: Decimal, on: date, ref: str | No
             raise LoanError(f"cannot record a repayment on {on}: loan {loan.id} has not been disbursed")
         _check_order(loan, "repayment", on)
         # Interest fallen due first (refs make it once); a refusal below rolls it back with the rest.
-        loan, _, _ = _post_interest(conn, loan, on)
+        loan, _, after_close = _post_interest(conn, loan, on)
         before = _repaid_so_far(loan)
         after = loans.loan_position(loan.terms, [*loan.domain_events(), loans.Repaid(on, amount)], on)
         alloc = loans.Allocation(after.interest_repaid - before[0], after.principal_repaid - before[1])
@@ -609,7 +612,8 @@ def repay(engine: Engine, loan_id: int, amount: Decimal, on: date, ref: str | No
         )
         loan = _event(conn, loan, "repaid", on, amount, entry_id,
                       {"interest": str(alloc.interest), "principal": str(alloc.principal)}, ref)
-        return Outcome(loan, (entry_id,), figures={"interest": alloc.interest, "principal": alloc.principal})
+        return Outcome(loan, (entry_id,), figures={"interest": alloc.interest, "principal": alloc.principal},
+                       interest_after_close=after_close)
 
 
 def _repaid_so_far(loan: LoanRecord) -> tuple[Decimal, Decimal]:
@@ -653,9 +657,9 @@ def reschedule(
             frequency or current.frequency, method or current.method, grace,
         )
         loans.loan_position(loan.terms, [*loan.domain_events(), loans.Rescheduled(on, terms)], on)  # the rules
-        loan, _, _ = _post_interest(conn, loan, on)
+        loan, _, after_close = _post_interest(conn, loan, on)
         loan = _event(conn, loan, "rescheduled", on, terms.principal, None, {"terms": terms_json(terms)})
-        return Outcome(loan, (), figures={"principal": terms.principal})
+        return Outcome(loan, (), figures={"principal": terms.principal}, interest_after_close=after_close)
 
 
 def write_off(engine: Engine, loan_id: int, on: date, reason: str) -> Outcome:
@@ -669,7 +673,7 @@ def write_off(engine: Engine, loan_id: int, on: date, reason: str) -> Outcome:
         amount = before.outstanding_principal
         if before.status not in ("active", "restructured") or amount <= 0:
             raise LoanError(f"cannot write off loan {loan.id} on {on}: it is {before.status}")
-        loan, _, _ = _post_interest(conn, loan, on)
+        loan, _, after_close = _post_interest(conn, loan, on)
         after = loans.loan_position(loan.terms, [*loan.domain_events(), loans.WrittenOff(on, amount)], on)
         interest = after.interest_written_off
         allowance = -_balance(conn, ALLOWANCE, cur, as_of=on)
@@ -684,7 +688,8 @@ def write_off(engine: Engine, loan_id: int, on: date, reason: str) -> Outcome:
         loan = _event(conn, loan, "written-off", on, amount, entry_id,
                {"reason": reason, "interest": str(interest), "from_allowance": str(from_allowance)})
         return Outcome(loan, (entry_id,),
-                       figures={"principal": amount, "interest": interest, "from_allowance": from_allowance})
+                       figures={"principal": amount, "interest": interest, "from_allowance": from_allowance},
+                       interest_after_close=after_close)
 
 
 def cancel(engine: Engine, loan_id: int, on: date, reason: str) -> Outcome:

@@ -43,6 +43,13 @@ AsOf = Annotated[str | None, typer.Option("--as-of", help="Figures at the end of
 Ref = Annotated[str | None, typer.Option("--ref", help="External reference (idempotency key).")]
 
 
+def _after_close(day: date | None) -> str:
+    """What a command says when it posted interest fallen due inside a closed period."""
+    if day is None:
+        return ""
+    return f" Interest that fell due inside the closed period is dated {day}, after the close."
+
+
 def _date(value: str | None, what: str = "date") -> date:
     day = parse_date_option(value, what)
     return day if day is not None else today()
@@ -178,7 +185,7 @@ def accrue(
     for accrual in posted:
         line = f"Loan {accrual.loan_id}: posted {accrual.amount} of interest fallen due through {day}."
         if accrual.after_close is not None:
-            line += f" What fell due inside the closed period is dated {accrual.after_close}, after the close."
+            line += _after_close(accrual.after_close)
         typer.echo(line)
 
 
@@ -204,7 +211,7 @@ def repay(
         return
     cur = out.loan.currency
     typer.echo(f"Recorded a repayment of {value} {cur} on loan {out.loan.id}: {out.figures['interest']} interest, "
-               f"{out.figures['principal']} principal (entry {out.entry_ids[0]}).")
+               f"{out.figures['principal']} principal (entry {out.entry_ids[0]}).{_after_close(out.interest_after_close)}")
 
 
 @app.command("reschedule")
@@ -229,7 +236,7 @@ def reschedule(
         out = run(engine, loan_id, _date(on), annual_rate=_rate(rate) if rate is not None else None, term=term,
                   first_due=_date(first_due, "first-due"), frequency=frequency, method=method, grace=grace)
     typer.echo(f"Rescheduled loan {out.loan.id}: {out.figures['principal']} {out.loan.currency} over {term} "
-               f"installments from {first_due}; the loan is restructured.")
+               f"installments from {first_due}; the loan is restructured.{_after_close(out.interest_after_close)}")
 
 
 @app.command("provision")
@@ -272,7 +279,8 @@ def write_off(
         out = run(engine, loan_id, _date(on), clean_text(reason, what="reason"))
     f, cur = out.figures, out.loan.currency
     typer.echo(f"Wrote off loan {out.loan.id}: {f['principal']} {cur} principal ({f['from_allowance']} from the "
-               f"allowance) and {f['interest']} {cur} interest receivable (entry {out.entry_ids[0]}).")
+               f"allowance) and {f['interest']} {cur} interest receivable (entry {out.entry_ids[0]})."
+               f"{_after_close(out.interest_after_close)}")
 
 
 @app.command("cancel")
