@@ -418,3 +418,16 @@ def test_the_advice_to_reverse_on_the_event_date_is_not_given_for_a_closed_date(
     closed = fisiq("commitment", "pay", "1", "400", "--date", "2018-03-20")
     refused(closed, "date it on or after 2018-04-01")
     assert "own date" not in closed.output
+
+
+def test_commitment_history_reads_in_date_order(fisiq: Run) -> None:
+    """A reversal shows where it happened, between the events before and after it, not at the end."""
+    setup_parties(fisiq)
+    ok(fisiq("commitment", "add", "MRIF", "1000", "--stage", "signed", "--date", "2018-03-01"))
+    ok(fisiq("commitment", "pay", "1", "400", "--date", "2018-03-02"))
+    ok(fisiq("entry", "reverse", "2", "--date", "2018-03-02"))  # a mistake, undone on its own date
+    ok(fisiq("commitment", "pay", "1", "300", "--date", "2018-03-10"))
+    history = js(fisiq, "commitment", "show", "1")["history"]
+    assert [(h["event"], h["date"], h["entry"]) for h in history] == [
+        ("signed", "2018-03-01", 1), ("payment", "2018-03-02", 2), ("reversal", "2018-03-02", 3),
+        ("payment", "2018-03-10", 4)]

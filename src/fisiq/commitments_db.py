@@ -535,6 +535,8 @@ def commitment_history(conn: Connection, commitment_id: int) -> tuple[Commitment
         entry = get_entry(conn, reversal)
         if entry is not None:
             lines.append(HistoryLine(Event("reversal", entry.date, None, reversal), entry, None))
+    # By date, as the journal reads (stable: a reversal comes after the events of its day).
+    lines.sort(key=lambda line: line.event.date)
     return view, lines
 
 
