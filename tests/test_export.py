@@ -49,6 +49,16 @@ def record(engine: Engine, day: str, memo: str, *legs: tuple[str, str, str, str 
     return books.record_entry(engine, EntryDraft(date.fromisoformat(day), memo, postings, ref=ref)).entry.id
 
 
+def small_ledger_at(target: str) -> str:
+    """`target` with `small_ledger` written into it."""
+    engine = open_ledger(target)
+    try:
+        small_ledger(engine)
+    finally:
+        engine.dispose()
+    return target
+
+
 def small_ledger(engine: Engine) -> None:
     add_party(engine, "Ministère des Relations internationales et de la Francophonie", "government")
     add_party(engine, "Coopérative d'Épargne, Jacmel: Femmes", "borrower")
@@ -324,12 +334,7 @@ def test_a_version_1_export_restores_only_without_loans_and_commitments(ledgers:
     result = cli(target, "restore", str(old))
     assert result.exit_code == 1 and "version 1 does not hold" in result.output, result.output
     assert json.loads(ok(cli(target, "audit", "verify", "--json")).stdout)["entries"] == 0
-    plain = ledgers.target()
-    engine = open_ledger(plain)
-    try:
-        small_ledger(engine)
-    finally:
-        engine.dispose()
+    plain = small_ledger_at(ledgers.target())
     books_only = tmp_path / "books.jsonl"
     ok(cli(plain, "export", "-f", "jsonl", "-o", str(books_only)))
     old = _rewrite(books_only, tmp_path / "v1-books.jsonl", as_version_1)
@@ -342,12 +347,7 @@ def test_a_version_1_export_restores_only_without_loans_and_commitments(ledgers:
 
 
 def test_restore_refuses_altered_truncated_and_partial_files(ledgers: Any, tmp_path: Path) -> None:
-    source = ledgers.target()
-    engine = open_ledger(source)
-    try:
-        small_ledger(engine)
-    finally:
-        engine.dispose()
+    source = small_ledger_at(ledgers.target())
     full = tmp_path / "full.jsonl"
     ok(cli(source, "export", "-f", "jsonl", "-o", str(full)))
     lines = full.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -383,12 +383,7 @@ def test_import_dispatches_a_jsonl_file_to_restore(ledgers: Any, tmp_path: Path)
     root = typer.main.get_command(app)
     if "import" not in root.list_commands(typer.Context(root)):
         pytest.skip("no `fisiq import` command")
-    source = ledgers.target()
-    engine = open_ledger(source)
-    try:
-        small_ledger(engine)
-    finally:
-        engine.dispose()
+    source = small_ledger_at(ledgers.target())
     full = tmp_path / "full.jsonl"
     ok(cli(source, "export", "-f", "jsonl", "-o", str(full)))
     result = ok(cli(ledgers.target(), "import", str(full)))

@@ -332,6 +332,13 @@ def test_audit_verify_finds_a_loan_apart_from_its_entries(target: str, fisiq: Ca
     assert doc["ok"] is False and doc["problem"]["entry"] is None and doc["problem"]["loan"] == loan_id
 
 
+def audit_failure(fisiq: Callable[..., Any]) -> str:
+    """The one line `fisiq audit verify` fails with."""
+    failed = fisiq("audit", "verify")
+    assert failed.exit_code == 1
+    return str(failed.output.strip())
+
+
 def test_audit_verify_finds_entries_and_events_apart_from_their_loan(target: str, fisiq: Callable[..., Any]) -> None:
     """An entry linked to a loan the register does not hold would join the next loan given
     that id; an event pointing at another loan's entry would count that entry's reversal.
@@ -348,10 +355,8 @@ def test_audit_verify_finds_entries_and_events_apart_from_their_loan(target: str
             })
     finally:
         engine.dispose()
-    failed = fisiq("audit", "verify")
-    assert failed.exit_code == 1
-    assert failed.output.strip() == (f"FAILED at loan {other.id}: its event 2 points at entry {disbursement}, "
-                                     f"which is linked loan:{loan_id}, not loan:{other.id}")
+    assert audit_failure(fisiq) == (f"FAILED at loan {other.id}: its event 2 points at entry {disbursement}, "
+                                    f"which is linked loan:{loan_id}, not loan:{other.id}")
 
 
 def test_audit_verify_finds_an_entry_linked_to_a_loan_that_does_not_exist(target: str, fisiq: Callable[..., Any]) -> None:
@@ -363,7 +368,5 @@ def test_audit_verify_finds_an_entry_linked_to_a_loan_that_does_not_exist(target
             link=f"loan:{loan_id + 1}")).entry.id
     finally:
         engine.dispose()
-    failed = fisiq("audit", "verify")
-    assert failed.exit_code == 1
-    assert failed.output.strip() == (f"FAILED at loan {loan_id + 1}: entry {entry} is linked loan:{loan_id + 1}, "
-                                     f"but there is no loan {loan_id + 1} in the register")
+    assert audit_failure(fisiq) == (f"FAILED at loan {loan_id + 1}: entry {entry} is linked loan:{loan_id + 1}, "
+                                    f"but there is no loan {loan_id + 1} in the register")
