@@ -185,7 +185,8 @@ def test_jsonl_restore_is_byte_identical(ledgers: Any, tmp_path: Path) -> None:
 
 def registers_ledger(target: str) -> None:
     """A ledger that uses every register: commitments (one paid, one in the pipeline), a
-    target, a setting, two loans (one disbursed and repaid, its repayment reversed)."""
+    target, a setting, two loans (one disbursed and repaid, its repayment reversed; one
+    cancelled). Loan events: 1 disbursed, 2 interest, 3 repaid (reversed), 4 cancelled."""
     ok(cli(target, "party", "add", "MRIF", "--kind", "government"))
     ok(cli(target, "party", "add", "Coop Jacmel", "--kind", "borrower"))
     ok(cli(target, "commitment", "add", "MRIF", "1000", "--stage", "signed", "--date", "2018-03-01"))
@@ -202,6 +203,7 @@ def registers_ledger(target: str) -> None:
     ok(cli(target, "loan", "add", "Coop Jacmel", "5000", "--rate", "5", "--term", "6", "--first-due", "2018-06-01",
            "--date", "2018-03-10"))
     ok(cli(target, "entry", "reverse", "6", "--date", "2018-05-02"))
+    ok(cli(target, "loan", "cancel", "2", "--date", "2018-05-03", "--reason", "withdrawn"))
 
 
 def test_restore_brings_back_loans_commitments_targets_and_settings(ledgers: Any, tmp_path: Path) -> None:
@@ -297,6 +299,19 @@ def test_restore_refuses_registers_that_do_not_hold(ledgers: Any, tmp_path: Path
         "details not an object": (field("loan_event", 2, "details", "[1]"), "details are not a JSON object"),
         "interest without its installment": (field("loan_event", 2, "details", "{}"), "names its installment"),
         "register before the entries": (first_setting_before_entries(), "party lines must come before setting lines"),
+        # Event details the commands read back, which no entry total would show (found by a review)
+        "edited repayment split": (field("loan_event", 3, "details", '{"interest": "0.04", "principal": "899.96"}'),
+                                   "is split 0.04 interest, 899.96 principal; the schedule gives 50.00, 850.00"),
+        "installment beyond the schedule": (field("loan_event", 2, "details", '{"installment": 99}'),
+                                            "is not the interest of an installment due"),
+        "cancellation before approval": (field("loan_event", 4, "date", "2018-03-01"), "is before its approval on 2018-03-10"),
+        "cancellation with an amount": (field("loan_event", 4, "amount", "5.00"), "has an amount"),
+        "cancellation of a paid-out loan": (field("loan_event", 4, "loan_id", 1),
+                                            "breaks the rules: cannot cancel the loan on 2018-05-03: it was disbursed"),
+        "investor as borrower": (field("loan", 2, "borrower", "MRIF"), "borrower is a government, not a borrower"),
+        "reference given twice": (field("loan_event", 1, "ref", "loan-1-interest-1"), "is given twice"),
+        "details not JSON": (field("loan_event", 2, "details", "{oops"), "details are not a JSON object"),
+        "term of zero": (field("loan", 2, "term", 0), "'term' must be a whole number from 1"),
     }
     for name, (change, message) in cases.items():
         bad = _rewrite(full, tmp_path / f"{name.replace(' ', '-')}.jsonl", change)

@@ -370,3 +370,20 @@ def test_audit_verify_finds_an_entry_linked_to_a_loan_that_does_not_exist(target
         engine.dispose()
     assert audit_failure(fisiq) == (f"FAILED at loan {loan_id + 1}: entry {entry} is linked loan:{loan_id + 1}, "
                                     f"but there is no loan {loan_id + 1} in the register")
+
+
+def test_audit_verify_replays_each_loan_event(target: str, fisiq: Callable[..., Any]) -> None:
+    """An event's details are not hashed: an interest posting written beside the commands for
+    an installment the schedule does not have is named, before any total is compared."""
+    engine = db.open_ledger(target)
+    try:
+        loan_id = _disbursed_loan(engine)
+        with db.write_transaction(engine) as conn:
+            conn.execute(loans_db.EVENT.insert(), {
+                "loan_id": loan_id, "kind": "interest", "date": date(2018, 5, 1), "amount": 100,
+                "details": '{"installment": 99}', "recorded_at": db.utc_now(), "recorded_by": "forger",
+            })
+    finally:
+        engine.dispose()
+    assert audit_failure(fisiq) == (f"FAILED at loan {loan_id}: its interest event 2 of 2018-05-01 of 1.00 is not "
+                                    "the interest of an installment due and not yet posted")

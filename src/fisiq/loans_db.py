@@ -74,7 +74,7 @@ STATUSES = ("approved", "active", "restructured", "closed", "written-off", "canc
 # What `loan_event.kind` holds: the events of loans.py, and the interest postings.
 LOAN_EVENT_KINDS = ("disbursed", "interest", "repaid", "rescheduled", "written-off", "recovered", "cancelled")
 
-_DOMAIN_KINDS = ("disbursed", "repaid", "rescheduled", "written-off", "recovered")
+_DOMAIN_KINDS = ("disbursed", "repaid", "rescheduled", "written-off", "recovered", "cancelled")
 
 
 # --- what is read ---------------------------------------------------------------------------
@@ -127,21 +127,7 @@ class LoanRecord:
         return [e for e in self.events if e.counts(as_of)]
 
     def domain_events(self, as_of: date | None = None) -> list[loans.LoanEvent]:
-        out: list[loans.LoanEvent] = []
-        for e in self.live_events(as_of):
-            if e.kind == "disbursed":
-                out.append(loans.Disbursed(e.date, _amount(e)))
-            elif e.kind == "repaid":
-                out.append(loans.Repaid(e.date, _amount(e)))
-            elif e.kind == "rescheduled":
-                out.append(loans.Rescheduled(e.date, terms_from_json(e.details["terms"])))
-            elif e.kind == "written-off":
-                out.append(loans.WrittenOff(e.date, _amount(e)))
-            elif e.kind == "recovered":
-                out.append(loans.Recovered(e.date, _amount(e)))
-            elif e.kind == "cancelled":
-                out.append(loans.Cancelled(e.date))
-        return out
+        return _domain(self.live_events(as_of))
 
     def posted_interest(self) -> dict[int, date]:
         """Installment number -> date of its interest posting that counts (its due date, or
@@ -171,6 +157,25 @@ class LoanRecord:
 
     def position(self, as_of: date) -> loans.Position:
         return loans.loan_position(self.terms, self.domain_events(as_of), as_of)
+
+
+def _domain(rows: Sequence[EventRow]) -> list[loans.LoanEvent]:
+    """The rules' events for stored ones (interest postings are entries, not rules' events)."""
+    out: list[loans.LoanEvent] = []
+    for e in rows:
+        if e.kind == "disbursed":
+            out.append(loans.Disbursed(e.date, _amount(e)))
+        elif e.kind == "repaid":
+            out.append(loans.Repaid(e.date, _amount(e)))
+        elif e.kind == "rescheduled":
+            out.append(loans.Rescheduled(e.date, terms_from_json(e.details["terms"])))
+        elif e.kind == "written-off":
+            out.append(loans.WrittenOff(e.date, _amount(e)))
+        elif e.kind == "recovered":
+            out.append(loans.Recovered(e.date, _amount(e)))
+        elif e.kind == "cancelled":
+            out.append(loans.Cancelled(e.date))
+    return out
 
 
 def _amount(e: EventRow) -> Decimal:
@@ -808,6 +813,53 @@ def figures_from_events(loan: LoanRecord) -> dict[str, Decimal]:
     }
 
 
+def event_problem(loan: LoanRecord) -> str | None:
+    """The first of the loan's events that its commands would not have recorded so, replayed
+    with the events that counted on its date: dated before the approval, refused by the
+    rules, a repayment split or an interest posting other than the schedule's, a write-off's
+    interest other than what was due. None when every event replays.
+
+    Events and their details are not hashed; a register written beside the commands (or a
+    restored file edited by hand) would otherwise mislead every later command."""
+    for i, e in enumerate(loan.events):
+        what = f"its {e.kind} event {e.id} of {e.date}"
+        if e.date < loan.approved_on:
+            return f"{what} is before its approval on {loan.approved_on}"
+        if (e.amount is None) != (e.kind == "cancelled"):
+            return f"{what} {'has no' if e.amount is None else 'has an'} amount"
+        before = [x for x in loan.events[:i] if x.counts(e.date)]
+        try:
+            was = loans.loan_position(loan.terms, _domain(before), e.date)
+            now = loans.loan_position(loan.terms, _domain([*before, e]), e.date)
+            wrong = _detail_problem(e, was, now, before)
+        except LoanError as exc:
+            return f"{what} breaks the rules: {exc}"
+        except (LookupError, TypeError, ValueError, ArithmeticError) as exc:
+            return f"{what} has details fisiq cannot read ({type(exc).__name__}: {exc})"
+        if wrong is not None:
+            return f"{what} {wrong}"
+    return None
+
+
+def _detail_problem(e: EventRow, was: loans.Position, now: loans.Position, before: Sequence[EventRow]) -> str | None:
+    """What is wrong with the figures an event recorded, against the loan's positions just
+    before and after it (see `event_problem`)."""
+    if e.kind == "repaid":
+        split = (Decimal(e.details["interest"]), Decimal(e.details["principal"]))
+        due = (now.interest_repaid - was.interest_repaid, now.principal_repaid - was.principal_repaid)
+        if split != due:
+            return f"is split {split[0]} interest, {split[1]} principal; the schedule gives {due[0]}, {due[1]}"
+    elif e.kind == "interest":
+        number = e.details["installment"]
+        counted = {int(x.details["installment"]) for x in before if x.kind == "interest"}
+        item = next((x for x in now.installments if x.number == number), None)
+        if item is None or number in counted or item.due > e.date or item.interest != e.amount:
+            return f"of {e.amount} is not the interest of an installment due and not yet posted"
+    elif e.kind == "written-off" and Decimal(e.details["interest"]) != now.interest_written_off:
+        return f"wrote off {e.details['interest']} interest; {now.interest_written_off} was due"
+    return None
+
+
 def disagreement(conn: Connection) -> tuple[int, str] | None:
     """The first loan whose figures differ from its entries' balances, as (loan id, what
     differs); None when every loan agrees with the books (`fisiq audit verify`)."""
@@ -815,6 +867,9 @@ def disagreement(conn: Connection) -> tuple[int, str] | None:
     if stray is not None:
         return stray
     for loan in list_loans(conn):
+        problem = event_problem(loan)
+        if problem is not None:
+            return loan.id, problem
         try:
             expected = figures_from_events(loan)
         except LoanError as exc:

@@ -120,6 +120,7 @@ class RegisterWriter:
         self.parties = {name: (pid, kind) for pid, name, kind in conn.execute(select(PARTY.c.id, PARTY.c.name, PARTY.c.kind))}
         self.currencies: dict[str, dict[int, str]] = {"commitment": {}, "loan": {}}
         self.last_id: dict[str, int] = {}
+        self.refs: dict[str, set[str]] = {}
         self.rows: list[dict[str, Any]] = []
         self.current: Register | None = None
         self.counts = {reg.kind: 0 for reg in REGISTERS}
@@ -149,7 +150,7 @@ class RegisterWriter:
             elif field == reg.money:
                 pass  # parsed below, once the currency is known
             elif col.type.python_type is int:
-                low = 1 if col.name == "id" or col.name.endswith("_id") else 0
+                low = 1 if col.name in ("id", "term") or col.name.endswith("_id") else 0
                 if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= MAX_ID:
                     raise RegisterError(f"{reg.kind} field {field!r} must be a whole number from {low}, not {value!r}")
             elif col.type.python_type is date:
@@ -161,6 +162,11 @@ class RegisterWriter:
             row[col.name] = value
         if reg.keeps_id:
             self._check_id(reg, row["id"])
+        if row.get("ref") is not None:
+            refs = self.refs.setdefault(reg.kind, set())
+            if row["ref"] in refs:
+                raise RegisterError(f"{reg.kind} reference {row['ref']!r} is given twice")
+            refs.add(row["ref"])
         currency = self._currency(reg, row)
         if reg.money and row[reg.money] is not None:
             row[reg.money] = self._minor(reg, row[reg.money], currency)
@@ -226,6 +232,9 @@ class RegisterWriter:
                 kind = next(k for pid, k in self.parties.values() if pid == row["party_id"])
                 pledges.category_of(kind)
             elif reg.kind == "loan":
+                kind = next(k for pid, k in self.parties.values() if pid == row["borrower_id"])
+                if kind != "borrower":
+                    raise RegisterError(f"loan {row['id']}'s borrower is a {kind}, not a borrower")
                 validate_terms(LoanTerms(
                     from_minor(row["principal"], currency), currency, Decimal(row["annual_rate"]), row["term"],
                     row["first_due"], row["frequency"], row["method"], row["grace"],
@@ -250,13 +259,18 @@ class RegisterWriter:
         reschedule's terms."""
         if row["kind"] not in LOAN_EVENT_KINDS:
             raise RegisterError(f"loan_event {row['id']} is of kind {row['kind']!r}, not one of {', '.join(LOAN_EVENT_KINDS)}")
-        details = json.loads(row["details"]) if row["details"] is not None else {}
+        try:
+            details = json.loads(row["details"]) if row["details"] is not None else {}
+        except ValueError:
+            details = None
         if not isinstance(details, dict):
             raise RegisterError(f"loan_event {row['id']}: its details are not a JSON object")
         installment = details.get("installment")
         if row["kind"] == "interest" and (not isinstance(installment, int) or isinstance(installment, bool)):
             raise RegisterError(f"loan_event {row['id']}: an interest posting names its installment in its details")
         if row["kind"] == "rescheduled":
+            if not isinstance(details.get("terms"), dict):
+                raise RegisterError(f"loan_event {row['id']}: a reschedule's details hold its new terms")
             validate_terms(terms_from_json(details["terms"]))
 
     def flush(self) -> None:
