@@ -312,6 +312,10 @@ def test_restore_refuses_registers_that_do_not_hold(ledgers: Any, tmp_path: Path
         "reference given twice": (field("loan_event", 1, "ref", "loan-1-interest-1"), "is given twice"),
         "details not JSON": (field("loan_event", 2, "details", "{oops"), "details are not a JSON object"),
         "term of zero": (field("loan", 2, "term", 0), "'term' must be a whole number from 1"),
+        "event moved off its entry's date": (field("loan_event", 1, "date", "2018-04-10"),
+                                             "its event 1 is dated 2018-04-10, its entry 4 2018-04-01"),
+        "commitment event moved": (field("commitment_event", 2, "date", "2018-03-20"),
+                                   "its event 2 is dated 2018-03-20, its entry 2 2018-03-02"),
     }
     for name, (change, message) in cases.items():
         bad = _rewrite(full, tmp_path / f"{name.replace(' ', '-')}.jsonl", change)

@@ -834,7 +834,8 @@ def stray_link(conn: Connection, owners: Any, events: Any, owner_column: str) ->
     `owners` is a register (loan, commitment) whose entries are linked `NAME:ID`; `events`
     its events table, whose `entry_id` names the entry an event posted. Returns (owner id,
     what is wrong) for an entry linked to an owner the register does not hold (it would take
-    that id's next owner's figures), or an event pointing at another owner's entry; else None.
+    that id's next owner's figures), an event pointing at another owner's entry, or one dated
+    otherwise than its entry; else None.
     """
     name = owners.name
     ids = set(conn.execute(select(owners.c.id)).scalars())
@@ -849,12 +850,16 @@ def stray_link(conn: Connection, owners: Any, events: Any, owner_column: str) ->
     if strays:
         first, owner, link = min(strays)
         return owner, f"entry {first} is linked {link}, but there is no {name} {owner} in the register"
-    query = (select(events.c.id, events.c[owner_column], events.c.entry_id, _ENTRY.c.link)
-             .join(_ENTRY, _ENTRY.c.id == events.c.entry_id).order_by(events.c.id))
-    for row in conn.execute(query):
-        event_id, owner, entry_id, link = tuple(row)
+    entry = T.ENTRY
+    query = (select(events.c.id, events.c[owner_column], events.c.entry_id, events.c.date, entry.c.link, entry.c.date)
+             .join(entry, entry.c.id == events.c.entry_id).order_by(events.c.id))
+    rows: list[Any] = list(conn.execute(query))
+    for event_id, owner, entry_id, day, link, entry_day in rows:
         if link != f"{name}:{owner}":
             return owner, f"its event {event_id} points at entry {entry_id}, which is linked {link}, not {name}:{owner}"
+        if as_date(day) != as_date(entry_day):
+            # Its figures would count from another date than the books'.
+            return owner, f"its event {event_id} is dated {as_date(day)}, its entry {entry_id} {as_date(entry_day)}"
     return None
 
 
