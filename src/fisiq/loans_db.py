@@ -815,7 +815,7 @@ def figures_from_events(loan: LoanRecord) -> dict[str, Decimal]:
 
 def event_problem(loan: LoanRecord) -> str | None:
     """The first of the loan's events that its commands would not have recorded so, replayed
-    with the events that counted on its date: dated before the approval, refused by the
+    with the events that counted when it was recorded: dated before the approval, refused by the
     rules, a repayment split or an interest posting other than the schedule's, a write-off's
     interest other than what was due. None when every event replays.
 
@@ -827,7 +827,11 @@ def event_problem(loan: LoanRecord) -> str | None:
             return f"{what} is before its approval on {loan.approved_on}"
         if (e.amount is None) != (e.kind == "cancelled"):
             return f"{what} {'has no' if e.amount is None else 'has an'} amount"
-        before = [x for x in loan.events[:i] if x.counts(e.date)]
+        # What counted when it was recorded: an earlier event not reversed by then. Reversals
+        # are entries, so "by then" is before its own entry; an event without one (a
+        # reschedule, a cancellation) allows no later reversal of what came before it.
+        before = [x for x in loan.events[:i]
+                  if x.reversed_by is None or (e.entry_id is not None and x.reversed_by > e.entry_id)]
         try:
             was = loans.loan_position(loan.terms, _domain(before), e.date)
             now = loans.loan_position(loan.terms, _domain([*before, e]), e.date)
