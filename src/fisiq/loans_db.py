@@ -71,10 +71,9 @@ CAPITAL_ACCOUNTS = ("Equity:Paid-In-Capital", "Liabilities:Investor-Loans")
 MAX_BORROWER_SHARE = settings_db.MAX_BORROWER_SHARE  # percent of the capital paid in, default 10
 PROVISION_RATES = settings_db.PROVISION_RATES
 STATUSES = ("approved", "active", "restructured", "closed", "written-off", "cancelled")
-# What `loan_event.kind` holds: the events of loans.py, and the interest postings.
-LOAN_EVENT_KINDS = ("disbursed", "interest", "repaid", "rescheduled", "written-off", "recovered", "cancelled")
-
 _DOMAIN_KINDS = ("disbursed", "repaid", "rescheduled", "written-off", "recovered", "cancelled")
+# What `loan_event.kind` holds: the events of loans.py, and the interest postings.
+LOAN_EVENT_KINDS = (*_DOMAIN_KINDS, "interest")
 
 
 # --- what is read ---------------------------------------------------------------------------
@@ -387,11 +386,7 @@ def add_loan(
                 if loan.terms == terms and loan.borrower_id == party_id:
                     return loan, False
                 raise LoanError(f"reference {ref!r} is already loan {existing} with other terms; use a new reference")
-        closed = closed_through(conn)
-        if closed is not None and approved_on <= closed:
-            # No entry, but the closed period's board would count one more approved loan.
-            raise LoanError(f"the approval date {approved_on} is inside a closed period (closed through {closed}); "
-                            f"date it after {closed}")
+        _refuse_closed(conn, approved_on, f"the approval date {approved_on}", "it")
         new_id = conn.execute(
             insert(LOAN).returning(LOAN.c.id),
             {
@@ -414,6 +409,15 @@ def _check_after_reversals(loan: LoanRecord, what: str, on: date) -> None:
             f"{what} on {on} is dated before {undone}, when an entry of loan {loan.id} was reversed; "
             f"date it on or after {undone}"
         )
+
+
+def _refuse_closed(conn: Connection, on: date, subject: str, what: str) -> None:
+    """Refuse a record without an entry (an approval, a reschedule, a cancellation) dated
+    inside a closed period: the books would refuse its entry, and the closed period's reports
+    (the loan's figures, the board's approved loans) would change all the same."""
+    closed = closed_through(conn)
+    if closed is not None and on <= closed:
+        raise LoanError(f"{subject} is inside a closed period (closed through {closed}); date {what} after {closed}")
 
 
 def _check_order(loan: LoanRecord, what: str, on: date) -> None:
@@ -642,11 +646,7 @@ def reschedule(
     """New terms for the outstanding principal from `on`; the loan becomes restructured."""
     with write_transaction(engine) as conn:
         loan = get_loan(conn, loan_id)
-        closed = closed_through(conn)
-        if closed is not None and on <= closed:
-            # A reschedule has no entry, but it changes the loan's figures from `on`: the
-            # reports of a closed period would change.
-            raise LoanError(f"{on} is inside a closed period (closed through {closed}); date the reschedule after {closed}")
+        _refuse_closed(conn, on, str(on), "the reschedule")
         _check_order(loan, "reschedule", on)
         _check_posted_interest(loan, "a reschedule", on)
         position = loans.loan_position(loan.terms, loan.domain_events(), on)
@@ -702,10 +702,7 @@ def cancel(engine: Engine, loan_id: int, on: date, reason: str) -> Outcome:
     reversed); no entry. It no longer counts as approved and nothing may follow it."""
     with write_transaction(engine) as conn:
         loan = get_loan(conn, loan_id)
-        closed = closed_through(conn)
-        if closed is not None and on <= closed:
-            # No entry, but the closed period's board (approved, not disbursed) would change.
-            raise LoanError(f"{on} is inside a closed period (closed through {closed}); date the cancellation after {closed}")
+        _refuse_closed(conn, on, str(on), "the cancellation")
         if on < loan.approved_on:
             raise LoanError(f"cancellation on {on} is before loan {loan.id} was approved on {loan.approved_on}")
         _check_order(loan, "cancellation", on)

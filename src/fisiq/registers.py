@@ -117,7 +117,10 @@ class RegisterWriter:
     def __init__(self, conn: Connection, entries: int) -> None:
         self.conn = conn
         self.entries = entries
-        self.parties = {name: (pid, kind) for pid, name, kind in conn.execute(select(PARTY.c.id, PARTY.c.name, PARTY.c.kind))}
+        self.parties: dict[str, int] = {}
+        self.kinds: dict[int, str] = {}  # party id -> its kind
+        for pid, name, kind in conn.execute(select(PARTY.c.id, PARTY.c.name, PARTY.c.kind)):
+            self.parties[name], self.kinds[pid] = pid, kind
         self.currencies: dict[str, dict[int, str]] = {"commitment": {}, "loan": {}}
         self.last_id: dict[str, int] = {}
         self.refs: dict[str, set[str]] = {}
@@ -177,7 +180,7 @@ class RegisterWriter:
         found = self.parties.get(name) if isinstance(name, str) else None
         if found is None:
             raise RegisterError(f"{reg.kind} {field} {name!r} is not among the file's parties")
-        return int(found[0])
+        return int(found)
 
     @staticmethod
     def _date(reg: Register, field: str, value: object) -> date:
@@ -229,10 +232,9 @@ class RegisterWriter:
                     raise RegisterError(f"a target of {from_minor(row['amount'], currency)} is not more than zero")
             elif reg.kind == "commitment":
                 pledges.check_instrument(row["instrument"])
-                kind = next(k for pid, k in self.parties.values() if pid == row["party_id"])
-                pledges.category_of(kind)
+                pledges.category_of(self.kinds[row["party_id"]])
             elif reg.kind == "loan":
-                kind = next(k for pid, k in self.parties.values() if pid == row["borrower_id"])
+                kind = self.kinds[row["borrower_id"]]
                 if kind != "borrower":
                     raise RegisterError(f"loan {row['id']}'s borrower is a {kind}, not a borrower")
                 validate_terms(LoanTerms(
