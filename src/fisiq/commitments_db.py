@@ -309,7 +309,7 @@ class _Batch:
                 raise CommitmentError(str(exc), "instrument") from None
             event = Event(stage, op.date, op.amount, ref=None)
             rules.check(None, event, "the new commitment")
-            self._open(event, party.name, instrument)
+            posts = self._open(event, party.name, instrument)
             c = _Commitment(self.next_id, party, instrument, op.ref, [], None)
             self.next_id -= 1
             self.new_commitments.append(c)
@@ -330,23 +330,24 @@ class _Batch:
                     f"agreement or signing with an amount (`fisiq commitment sign {c.id} --amount A --date D`)"
                 )
             rules.check(c.state, event, label)
-            self._open(event, c.party.name, c.instrument)
+            posts = self._open(event, c.party.name, c.instrument)
         if op.ref is not None:
             self.refs.add(op.ref)
         c.events.append(event)
         c.state = rules.step(c.state, event)
         self.new_events.append((c.id, event))
-        posts = len(rules.drafts_for(event, commitment_id=0, party=c.party.name, instrument=c.instrument))
         return OpResult(op, True, c.id, event, [], c.state.stage, posts)
 
-    def _open(self, event: Event, party: str, instrument: str) -> None:
-        """Refuse a stage change without an entry (a prospect, an agreement, a cancellation of
-        an unsigned pledge) dated inside a closed period: it would change that period's
-        campaign figures. One with an entry is refused by the books themselves."""
-        if self.closed is not None and event.date <= self.closed and not rules.drafts_for(
-                event, commitment_id=0, party=party, instrument=instrument):
+    def _open(self, event: Event, party: str, instrument: str) -> int:
+        """The number of entries the event posts. Refuse a stage change without an entry (a
+        prospect, an agreement, a cancellation of an unsigned pledge) dated inside a closed
+        period: it would change that period's campaign figures. One with an entry is refused
+        by the books themselves."""
+        posts = len(rules.drafts_for(event, commitment_id=0, party=party, instrument=instrument))
+        if self.closed is not None and event.date <= self.closed and not posts:
             raise CommitmentError(f"{event.date} is inside a closed period (closed through {self.closed}); "
                                   f"date it after {self.closed}", "date")
+        return posts
 
     def _after_reversals(self, c: _Commitment, on: date, label: str) -> None:
         """Refuse an event dated before a reversal that left one of the commitment's events
