@@ -456,6 +456,14 @@ def test_verify_refuses_a_file_without_checkpoint(fisiq: Any, tmp_path: Path) ->
     assert result.exit_code == 1 and "does not end with a fisiq checkpoint" in result.output
 
 
+def test_a_file_name_holding_nul_is_one_clear_line(fisiq: Any, tmp_path: Path) -> None:
+    """No shell passes NUL in an argument, but a program driving fisiq can: not a traceback."""
+    result = fisiq("export", "-f", "jsonl", "-o", str(tmp_path / "a\x00b.jsonl"))
+    assert result.exit_code == 1
+    assert result.output.strip() == "error: a file name cannot contain the NUL character"
+    assert list(tmp_path.glob("*.jsonl")) == []
+
+
 def test_a_ledger_moves_from_sqlite_to_postgresql_and_back(ledgers: Any, tmp_path: Path, sqlite_template: Path) -> None:
     """The documented way to change engines: export jsonl, restore into a new ledger there."""
     if ledgers.engine_name != "postgresql":

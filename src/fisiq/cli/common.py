@@ -132,6 +132,9 @@ def _message_for(exc: BaseException) -> str | None:
         return f"the database refused the operation: {text}"
     if isinstance(exc, OSError):
         return f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": ")
+    if isinstance(exc, ValueError) and "null byte" in str(exc):
+        # What the operating system says of a path holding NUL (only a program can pass one).
+        return "a file name cannot contain the NUL character"
     return None
 
 
