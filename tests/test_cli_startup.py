@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import typer
@@ -82,3 +83,14 @@ def test_a_group_imports_its_own_module_only() -> None:
     text, modules = _loaded_by("audit", "--help")
     assert "verify" in text
     assert {m for m in modules if m.startswith("fisiq.cli")} == {*STARTUP_MODULES, "fisiq.cli.audit"} - {"fisiq"}
+
+
+def test_a_report_loads_neither_the_model_classes_nor_pydantic(tmp_path: Path) -> None:
+    """Reports read through SQLAlchemy Core; SQLModel's classes and pydantic would add a fifth
+    to their start-up. (typer 0.29 imports pydantic for every parameter: pyproject keeps < 0.29.)"""
+    target = str(tmp_path / "books.db")
+    assert CliRunner().invoke(app, ["--db", target, "init"]).exit_code == 0
+    text, modules = _loaded_by("--db", target, "report", "trial-balance", "--json")
+    assert '"total"' in text
+    assert "sqlalchemy" in modules
+    assert not {m for m in modules if m.split(".")[0] in ("sqlmodel", "pydantic", "pydantic_core")}
