@@ -20,6 +20,7 @@ from fisiq.loans import (
     Position,
     Recovered,
     Repaid,
+    Replay,
     Rescheduled,
     WrittenOff,
     allocate_repayment,
@@ -406,6 +407,49 @@ def loan_history(draw: st.DrawFn) -> tuple[LoanTerms, list[LoanEvent], list[tupl
         else:
             events.append(WrittenOff(on, before.outstanding_principal))
     return terms, events, checked
+
+
+@FAST
+@given(loan_history(), st.data())
+def test_replay_gives_what_folding_each_history_again_gives(
+    history: tuple[LoanTerms, list[LoanEvent], list[tuple[Allocation, Position]]], data: st.DataObject,
+) -> None:
+    """`audit verify` replays every event with the events that counted when it was recorded:
+    mostly the growing list so far, sometimes with one left out (reversed later) or none for
+    the rules (an interest posting), and, in an edited file, anything in any order."""
+    terms, events, _ = history
+    if data.draw(st.booleans()):
+        events = data.draw(st.permutations(events))  # an edited file lists them in any order
+    replay = Replay(terms)
+    for i, listed in enumerate(events):
+        shape = data.draw(st.sampled_from(["so far", "so far", "so far", "one left out", "any"]))
+        if shape == "so far":
+            before = events[:i]
+        elif shape == "one left out":
+            left_out = data.draw(st.integers(0, max(0, i - 1)))
+            before = [e for j, e in enumerate(events[:i]) if j != left_out]
+        else:
+            before = data.draw(st.lists(st.sampled_from(events), max_size=len(events)))
+        event = None if data.draw(st.integers(0, 4)) == 0 else listed
+        try:
+            expected = (loan_position(terms, before, listed.date),
+                        loan_position(terms, [*before, *([event] if event else [])], listed.date))
+        except LoanError:
+            with pytest.raises(LoanError):
+                replay.around(before, listed.date, event)
+            continue
+        assert replay.around(before, listed.date, event) == expected
+
+
+def test_replay_of_events_listed_out_of_date_order() -> None:
+    """A later-dated event listed first: folding at an earlier date leaves it out, and the
+    state folded so far must not carry it (nor lose it once a later date counts it again)."""
+    listed = [OUT, Repaid(date(2024, 3, 1), D("100.00")), Repaid(date(2024, 2, 1), D("100.00")),
+              Repaid(date(2024, 3, 15), D("100.00"))]
+    replay = Replay(TERMS)
+    for i, event in enumerate(listed):
+        expected = (loan_position(TERMS, listed[:i], event.date), loan_position(TERMS, listed[: i + 1], event.date))
+        assert replay.around(listed[:i], event.date, event) == expected
 
 
 def check_position(p: Position) -> None:

@@ -54,6 +54,7 @@ __all__ = [
     "Position",
     "Recovered",
     "Repaid",
+    "Replay",
     "Rescheduled",
     "WrittenOff",
     "allocate_repayment",
@@ -484,6 +485,45 @@ def loan_position(terms: LoanTerms, events: Iterable[LoanEvent], as_of: dt.date)
     """The loan's figures at the end of `as_of`; LoanError if an event breaks the rules."""
     with localcontext(CONTEXT):
         return _fold(terms, events, as_of).position(as_of)
+
+
+class Replay:
+    """A loan's positions just before and just after each of its events, checked in turn.
+
+    `around(before, on, event)` equals `(loan_position(terms, before, on),
+    loan_position(terms, [*before, event], on))`, with `event` dated `on` (None: an event the
+    rules do not see, such as an interest posting). Folding the history again for every
+    event made checking a loan quadratic in its events, each fold also rebuilding the
+    schedule: 9 s for 200 loans. When an event's history is the previous call's history plus
+    the previous event, all dated no later than this one, the state folded so far carries on.
+    """
+
+    def __init__(self, terms: LoanTerms) -> None:
+        self.terms = terms
+        self._state: _Loan | None = None
+        self._applied: tuple[LoanEvent, ...] = ()
+        self._through = dt.date.min  # every applied event is dated on or before it, if _complete
+        self._complete = False
+
+    def around(self, before: Sequence[LoanEvent], on: dt.date, event: LoanEvent | None) -> tuple[Position, Position]:
+        """The positions at the end of `on` without and with `event`; LoanError if either breaks the rules."""
+        history = tuple(before)
+        with localcontext(CONTEXT):
+            state = self._state
+            if state is None or history != self._applied or not self._complete or on < self._through:
+                state = _fold(self.terms, history, on)
+            self._state = None  # until `event` is applied without error
+            was = now = state.position(on)
+            if event is not None:
+                # `_fold` sorts by date, keeping the order of equal dates: `event`, listed last
+                # and dated on or after everything applied, is applied last, as it would be.
+                state.apply(event)
+                now = state.position(on)
+        self._state = state
+        self._applied = history if event is None else (*history, event)
+        self._complete = all(e.date <= on for e in history)
+        self._through = on
+        return was, now
 
 
 def allocate_repayment(terms: LoanTerms, events: Iterable[LoanEvent], date: dt.date, amount: Decimal) -> Allocation:

@@ -781,12 +781,43 @@ def read_loans(engine: Engine) -> list[LoanRecord]:
 
 def ledger_figures(conn: Connection, loan: LoanRecord, as_of: date | None = None) -> dict[str, Decimal]:
     """The ledger's balances of the loan's own entries (link loan:N), for checks and `loan show`."""
-    cur = loan.currency
+    return _figures(loan, _sums_by_link(conn, link=loan.link, as_of=as_of).get(loan.link, {}))
+
+
+_FIGURE_ACCOUNTS = (PRINCIPAL, RECEIVABLE, INTEREST_INCOME, RECOVERIES)
+_Sums = dict[tuple[str, int | None, str], int]  # (account, party id, currency): minor units
+
+
+def _sums_by_link(conn: Connection, *, link: str | None = None, as_of: date | None = None) -> dict[str, _Sums]:
+    """The loans' entries summed per link, account, party and currency, in one query (for one
+    loan's link, or for every loan's)."""
+    query = (
+        select(ENTRY.c.link, ACCOUNT.c.name, POSTING.c.party_id, POSTING.c.currency, func.sum(POSTING.c.amount))
+        .join(ENTRY, ENTRY.c.id == POSTING.c.entry_id)
+        .join(ACCOUNT, ACCOUNT.c.id == POSTING.c.account_id)
+        .where(ACCOUNT.c.name.in_(_FIGURE_ACCOUNTS))
+        .where(ENTRY.c.link == link if link is not None else ENTRY.c.link.like("loan:%"))
+        .group_by(ENTRY.c.link, ACCOUNT.c.name, POSTING.c.party_id, POSTING.c.currency)
+    )
+    if as_of is not None:
+        query = query.where(POSTING.c.entry_date <= as_of)
+    found: dict[str, _Sums] = {}
+    for row_link, account, party_id, currency, total in conn.execute(query):
+        found.setdefault(row_link, {})[(account, party_id, currency)] = int(total)
+    return found
+
+
+def _figures(loan: LoanRecord, sums: _Sums) -> dict[str, Decimal]:
+    def total(account: str, borrower_only: bool) -> Decimal:
+        minor = sum(v for (a, party, cur), v in sums.items()
+                    if a == account and cur == loan.currency and (not borrower_only or party == loan.borrower_id))
+        return from_minor(minor, loan.currency)
+
     return {
-        "principal": _balance(conn, PRINCIPAL, cur, as_of=as_of, party_id=loan.borrower_id, link=loan.link),
-        "interest_receivable": _balance(conn, RECEIVABLE, cur, as_of=as_of, party_id=loan.borrower_id, link=loan.link),
-        "interest_income": -_balance(conn, INTEREST_INCOME, cur, as_of=as_of, link=loan.link),
-        "recoveries": -_balance(conn, RECOVERIES, cur, as_of=as_of, link=loan.link),
+        "principal": total(PRINCIPAL, True),
+        "interest_receivable": total(RECEIVABLE, True),
+        "interest_income": -total(INTEREST_INCOME, False),
+        "recoveries": -total(RECOVERIES, False),
     }
 
 
@@ -818,6 +849,7 @@ def event_problem(loan: LoanRecord) -> str | None:
 
     Events and their details are not hashed; a register written beside the commands (or a
     restored file edited by hand) would otherwise mislead every later command."""
+    replay = loans.Replay(loan.terms)
     for i, e in enumerate(loan.events):
         what = f"its {e.kind} event {e.id} of {e.date}"
         if e.date < loan.approved_on:
@@ -830,8 +862,7 @@ def event_problem(loan: LoanRecord) -> str | None:
         before = [x for x in loan.events[:i]
                   if x.reversed_by is None or (e.entry_id is not None and x.reversed_by > e.entry_id)]
         try:
-            was = loans.loan_position(loan.terms, _domain(before), e.date)
-            now = loans.loan_position(loan.terms, _domain([*before, e]), e.date)
+            was, now = replay.around(_domain(before), e.date, next(iter(_domain([e])), None))
             wrong = _detail_problem(e, was, now, before)
         except LoanError as exc:
             return f"{what} breaks the rules: {exc}"
@@ -867,6 +898,7 @@ def disagreement(conn: Connection) -> tuple[int, str] | None:
     stray = stray_link(conn, LOAN, EVENT, "loan_id")
     if stray is not None:
         return stray
+    sums = _sums_by_link(conn)
     for loan in list_loans(conn):
         problem = event_problem(loan)
         if problem is not None:
@@ -875,7 +907,7 @@ def disagreement(conn: Connection) -> tuple[int, str] | None:
             expected = figures_from_events(loan)
         except LoanError as exc:
             return loan.id, f"its events no longer make a loan ({exc})"
-        books = ledger_figures(conn, loan)
+        books = _figures(loan, sums.get(loan.link, {}))
         for key, want in expected.items():
             if books[key] != want:
                 return loan.id, (
