@@ -372,6 +372,31 @@ def test_audit_verify_finds_an_entry_linked_to_a_loan_that_does_not_exist(target
                                     f"but there is no loan {loan_id + 1} in the register")
 
 
+@pytest.mark.parametrize(("legs", "message"), [
+    ((("Assets:Loans:Principal", "10.00", "CAD", "Autre coopérative"), ("Assets:Cash", "-10.00", "CAD", None)),
+     "hold 10.00 CAD on Assets:Loans:Principal for Autre coopérative, not its borrower " + BORROWER),
+    ((("Assets:Loans:Interest-Receivable", "3.00", "CAD", None), ("Assets:Cash", "-3.00", "CAD", None)),
+     "hold 3.00 CAD on Assets:Loans:Interest-Receivable for no party, not its borrower " + BORROWER),
+    ((("Assets:Cash", "5.00", "USD", None), ("Income:Interest:Loans", "-5.00", "USD", None)),
+     "hold -5.00 USD on Income:Interest:Loans; the loan is in CAD"),
+])
+def test_audit_verify_finds_a_loan_entry_its_figures_would_not_count(
+    target: str, fisiq: Callable[..., Any], legs: tuple[tuple[str, str, str, str | None], ...], message: str,
+) -> None:
+    """The loan's figures count its currency and, for what is owed, its borrower: an entry
+    linked to the loan that books another party or currency moves the books, not the loan."""
+    engine = db.open_ledger(target)
+    try:
+        loan_id = _disbursed_loan(engine)
+        add_party(engine, "Autre coopérative")
+        ledger.record_entry(engine, EntryDraft(date(2018, 4, 2), "written beside the commands", tuple(
+            Posting(account, D(amount), currency, party) for account, amount, currency, party in legs),
+            link=f"loan:{loan_id}"))
+    finally:
+        engine.dispose()
+    assert audit_failure(fisiq) == f"FAILED at loan {loan_id}: its entries (link loan:{loan_id}) {message}"
+
+
 def test_audit_verify_replays_each_loan_event(target: str, fisiq: Callable[..., Any]) -> None:
     """An event's details are not hashed: an interest posting written beside the commands for
     an installment the schedule does not have is named, before any total is compared."""

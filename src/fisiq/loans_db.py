@@ -48,6 +48,7 @@ from fisiq.ledger import (
     balances,
     closed_through,
     current_user,
+    party_names,
     stray_link,
 )
 from fisiq.models import Loan, LoanEvent, Party
@@ -914,6 +915,24 @@ def disagreement(conn: Connection) -> tuple[int, str] | None:
                     f"its {_FIGURE_NAMES[key]} is {to_str(want, loan.currency)} {loan.currency} by its events "
                     f"but {to_str(books[key], loan.currency)} {loan.currency} in its entries (link {loan.link})"
                 )
+        outside = _stray_sum(loan, sums.get(loan.link, {}))
+        if outside is not None:
+            (account, party, currency), minor = outside
+            held = f"its entries (link {loan.link}) hold {to_str(from_minor(minor, currency), currency)} {currency} on {account}"
+            if currency != loan.currency:
+                return loan.id, f"{held}; the loan is in {loan.currency}"
+            who = "no party" if party is None else party_names(conn).get(party, f"party {party}")
+            return loan.id, f"{held} for {who}, not its borrower {loan.borrower}"
+    return None
+
+
+def _stray_sum(loan: LoanRecord, sums: _Sums) -> tuple[tuple[str, int | None, str], int] | None:
+    """A sum of the loan's entries that its figures leave out: they count only its currency
+    and, for what its borrower owes, its borrower. An entry linked to it in another currency
+    or naming another party would move the books and not the loan."""
+    for (account, party, currency), minor in sorted(sums.items(), key=repr):
+        if minor != 0 and (currency != loan.currency or (account in (PRINCIPAL, RECEIVABLE) and party != loan.borrower_id)):
+            return (account, party, currency), minor
     return None
 
 
