@@ -124,6 +124,7 @@ class RegisterWriter:
         self.currencies: dict[str, dict[int, str]] = {"commitment": {}, "loan": {}}
         self.last_id: dict[str, int] = {}
         self.refs: dict[str, set[str]] = {}
+        self.settings: dict[str, str] = {}  # the value in force per key so far
         self.rows: list[dict[str, Any]] = []
         self.current: Register | None = None
         self.counts = {reg.kind: 0 for reg in REGISTERS}
@@ -223,7 +224,15 @@ class RegisterWriter:
         """What the commands would have refused; the rest (events) is the audit's check."""
         try:
             if reg.kind == "setting":
-                check_setting(row["key"], row["value"])
+                # As `config set` stores it: every reader parses the stored form only.
+                stored = check_setting(row["key"], row["value"])
+                if stored != row["value"]:
+                    raise RegisterError(f"setting {row['key']} holds {row['value']!r}; fisiq stores that value "
+                                        f"as {stored!r}")
+                if self.settings.get(row["key"]) == stored:
+                    raise RegisterError(f"setting {row['key']} is set to {stored!r} twice in a row; "
+                                        "`config set` records a change only")
+                self.settings[row["key"]] = stored
             elif reg.kind in ("target", "commitment") and currency != pledges.CURRENCY:
                 raise RegisterError(f"a {reg.kind} is in {pledges.CURRENCY}, not {currency}")
             elif reg.kind == "target":
