@@ -364,6 +364,27 @@ def test_audit_verify_finds_a_commitment_apart_from_its_entries(fisiq: Run, targ
     assert doc["ok"] is False and doc["problem"]["commitment"] == 1 and doc["problem"]["loan"] is None
 
 
+def test_audit_verify_finds_a_commitment_entry_none_of_its_events_posted(fisiq: Run, target: str) -> None:
+    """An entry linked to a commitment that moves none of the accounts its figures sum (here
+    cash against interest income) would sit in its history unexplained."""
+    from fisiq import db, ledger
+    from fisiq.entries import EntryDraft, Posting
+
+    setup_parties(fisiq)
+    ok(fisiq("commitment", "add", "MRIF", "1000", "--stage", "signed", "--date", "2018-03-01"))
+    engine = db.open_ledger(target)
+    try:
+        stray = ledger.record_entry(engine, EntryDraft(date(2018, 3, 4), "beside the commands", (
+            Posting(chart.CASH, Decimal("10.00")), Posting("Income:Interest:Loans", Decimal("-10.00"))),
+            link="commitment:1")).entry.id
+    finally:
+        engine.dispose()
+    failed = fisiq("audit", "verify")
+    assert failed.exit_code == 1
+    assert failed.output.strip() == (f"FAILED at commitment 1: entry {stray} is linked commitment:1, "
+                                     "but none of its events posted it")
+
+
 def test_audit_verify_names_a_commitment_event_it_cannot_read(fisiq: Run, target: str) -> None:
     from fisiq import commitments_db, db
 

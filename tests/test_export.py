@@ -189,6 +189,7 @@ def registers_ledger(target: str) -> None:
     cancelled). Loan events: 1 disbursed, 2 interest, 3 repaid (reversed), 4 cancelled."""
     ok(cli(target, "party", "add", "MRIF", "--kind", "government"))
     ok(cli(target, "party", "add", "Coop Jacmel", "--kind", "borrower"))
+    ok(cli(target, "party", "add", "Fondation Test", "--kind", "foundation"))
     ok(cli(target, "commitment", "add", "MRIF", "1000", "--stage", "signed", "--date", "2018-03-01"))
     ok(cli(target, "commitment", "pay", "1", "400", "--date", "2018-03-02"))
     ok(cli(target, "commitment", "add", "MRIF", "500", "--stage", "prospect", "--date", "2018-03-05"))
@@ -316,6 +317,25 @@ def test_restore_refuses_registers_that_do_not_hold(ledgers: Any, tmp_path: Path
                                              "its event 1 is dated 2018-04-10, its entry 4 2018-04-01"),
         "commitment event moved": (field("commitment_event", 2, "date", "2018-03-20"),
                                    "its event 2 is dated 2018-03-20, its entry 2 2018-03-02"),
+        # Settings as the readers parse them; commitment events replayed (found by a review)
+        "setting as typed": (field("setting", 1, "value", "12-31 "),
+                             "setting fiscal_year_end holds '12-31 '; fisiq stores that value as '12-31'"),
+        "provision rates as typed": (_one("setting", 1, lambda d: {"setting": {
+            **d["setting"], "key": "loan.provision_rates", "value": "0:1,1:5,31:25,91:50,181:100"}}),
+            """fisiq stores that value as '[[0, "0.01"], [1, "0.05"]"""),
+        "signed commitment cancelled as a pipeline": (_one("commitment_event", 3, lambda d: {"commitment_event": {
+            **d["commitment_event"], "commitment_id": 1, "kind": "cancelled", "amount": None, "reason": "x"}}),
+            "its cancelled event 3 of 2018-03-05 releases nothing; the signed, unpaid rest was 600.00"),
+        "payment without its entry": (field("commitment_event", 2, "entry_id", None),
+                                      "its payment event 2 of 2018-03-02 has no entry"),
+        "commitment given to another investor": (field("commitment", 1, "party", "Fondation Test"),
+                                                 "1000.00 CAD for Fondation Test (equity), but its entry 1"),
+        "negative prospect": (field("commitment_event", 3, "amount", "-500.00"),
+                              "breaks the rules: the amount must be more than zero"),
+        "prospect after the signing": (field("commitment_event", 3, "commitment_id", 1),
+                                       "its prospect event 3 of 2018-03-05 breaks the rules: commitment 1 is already"),
+        "event reference not its entry's": (field("commitment_event", 1, "ref", "other-ref"),
+                                            "ref 'other-ref'), but its entry 1 is a commitment-signed"),
     }
     for name, (change, message) in cases.items():
         bad = _rewrite(full, tmp_path / f"{name.replace(' ', '-')}.jsonl", change)

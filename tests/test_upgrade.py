@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
-from fisiq import db, ledger
+from fisiq import commitments, db, ledger
 from fisiq.cli.main import app
 from fisiq.entries import EntryDraft, Posting, reversal_of
 
@@ -50,11 +50,14 @@ def fill(conn: Connection) -> None:
     ledger.ensure_standard_chart(conn)
     conn.execute(text(
         "INSERT INTO party (name, name_key, skeleton, kind, recorded_at, recorded_by) "
-        "VALUES ('Coopérative Kènè', 'coopérative kènè', 'cooperative kene', 'borrower', 'x', 'tester')"
+        "VALUES ('Coopérative Kènè', 'coopérative kènè', 'cooperative kene', 'borrower', 'x', 'tester'), "
+        "('MRIF', 'mrif', 'mrif', 'government', 'x', 'tester')"
     ))
+    [signing] = commitments.drafts_for(commitments.Event("signed", date(2018, 4, 2), D("250.50")),
+                                       commitment_id=1, party="MRIF", instrument="equity")
     recorded = ledger.append_entries(conn, [
         cash("1000.00", "paid-in capital", date(2018, 3, 31), ref="C-1"),
-        cash("250.50", "a second payment", date(2018, 4, 2), link="commitment:1"),
+        signing,
     ], recorded_by="tester")
     ledger.append_entries(conn, [reversal_of(recorded[1].entry, date(2018, 4, 3))], recorded_by="tester")
     ledger.append_entries(conn, [EntryDraft(date(2018, 6, 30), "close", (), kind="period-close")], recorded_by="tester")
@@ -63,7 +66,7 @@ def fill(conn: Connection) -> None:
         kind="loan-disbursement", link="loan:1")], recorded_by="tester")
     conn.execute(text(
         "INSERT INTO commitment (party_id, instrument, currency, recorded_at, recorded_by) "
-        "VALUES (1, 'equity', 'CAD', 'x', 'tester')"
+        "VALUES (2, 'equity', 'CAD', 'x', 'tester')"
     ))
     # A signing whose entry (2, linked to it) was reversed (by 3): it points at an entry, and
     # it counts nothing, so `audit verify` finds the commitment in agreement with its entries.

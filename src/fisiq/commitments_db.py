@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
@@ -40,10 +41,11 @@ from fisiq.ledger import (
     current_user,
     get_entry,
     in_chunks,
+    party_names,
     stray_link,
 )
 from fisiq.models import Commitment, CommitmentEvent, Target
-from fisiq.money import from_minor, to_minor
+from fisiq.money import from_minor, to_minor, to_str
 from fisiq.parties import PartyError
 from fisiq.parties_db import PartyRow, get_party, list_parties, require_party
 
@@ -474,7 +476,6 @@ class CommitmentView:
     def json(self) -> dict[str, object]:
         s = self.state
         m = rules.CURRENCY
-        from fisiq.money import to_str
 
         return {
             "id": self.id, "party": self.party.name, "category": self.category, "instrument": self.instrument,
@@ -572,6 +573,91 @@ def disagreement(conn: Connection) -> tuple[int, str] | None:
             if have != want:
                 return row.id, (f"its balance on {account} is {want} {CUR} by its events but {have} {CUR} "
                                 f"in its entries (link {link})")
+    # What the sums cannot see: each event against the rules and against its own entry.
+    return _replay_problem(conn)
+
+
+_Leg = tuple[str, Decimal, str, str | None]  # account, amount, currency, party name
+
+
+def _replay_problem(conn: Connection) -> tuple[int, str] | None:
+    """The first commitment event its command would not have recorded so, replayed with the
+    events that counted when it was recorded: refused by the rules (out of order, a pipeline
+    stage after the signing, an amount not above zero, a cancellation without reason), a
+    cancellation releasing other than the signed, unpaid rest, or an entry other than the
+    event's own (amount, party, instrument account, reference), or none where it posts one.
+    Then an entry linked to the commitment that none of its events posted.
+
+    Events are not hashed; this is what proves them, as `loans_db.event_problem` does loans'.
+    """
+    names = party_names(conn)
+    reversed_by = {int(r.reverses): int(r.id) for r in conn.execute(
+        select(ENTRY.c.id, ENTRY.c.reverses).where(ENTRY.c.reverses.is_not(None)))}
+    entries: dict[int, tuple[str, str, str | None, int | None, list[_Leg]]] = {}
+    query = (select(ENTRY.c.id, ENTRY.c.link, ENTRY.c.kind, ENTRY.c.ref, ENTRY.c.reverses, ACCOUNT.c.name,
+                    POSTING.c.amount, POSTING.c.currency, POSTING.c.party_id)
+             .join(POSTING, POSTING.c.entry_id == ENTRY.c.id).join(ACCOUNT, ACCOUNT.c.id == POSTING.c.account_id)
+             .where(ENTRY.c.link.like("commitment:%")).order_by(ENTRY.c.id, POSTING.c.line))
+    for r in conn.execute(query):
+        legs = entries.setdefault(r.id, (r.link, r.kind, r.ref, r.reverses, []))[4]
+        legs.append((r.name, from_minor(int(r.amount), r.currency), r.currency,
+                     None if r.party_id is None else names.get(r.party_id)))
+    events: dict[int, list[Any]] = defaultdict(list)
+    for row in conn.execute(select(EVENT).order_by(EVENT.c.id)):
+        events[row.commitment_id].append(row)
+    for c in conn.execute(select(COMMITMENT.c.id, COMMITMENT.c.party_id, COMMITMENT.c.instrument).order_by(COMMITMENT.c.id)):
+        rows = events.get(c.id, [])
+        if not rows:
+            return c.id, "it has no events (a command records a commitment with its first event)"
+        party = names.get(c.party_id, f"party {c.party_id}")
+        for i, row in enumerate(rows):
+            problem = _event_problem(c.id, party, c.instrument, rows[:i], row, reversed_by, entries)
+            if problem is not None:
+                return c.id, f"its {row.kind} event {row.id} of {as_date(row.date)} {problem}"
+        own = {r.entry_id for r in rows if r.entry_id is not None}
+        for entry_id, (link, _, _, reverses, _) in entries.items():
+            if link == rules.link_of(c.id) and entry_id not in own and reverses not in own:
+                return c.id, f"entry {entry_id} is linked {link}, but none of its events posted it"
+    return None
+
+
+def _event_problem(commitment_id: int, party: str, instrument: str, earlier: Sequence[Any], row: Any,
+                   reversed_by: dict[int, int], entries: dict[int, tuple[str, str, str | None, int | None, list[_Leg]]],
+                   ) -> str | None:
+    """What is wrong with one stored event, against those before it (see `_replay_problem`)."""
+    event = _event_of(row)
+
+    def counted(x: Any) -> bool:
+        # As for loans: a reversal recorded after this event's entry did not count for it; an
+        # event without an entry allows no later reversal of what came before it.
+        undone = reversed_by.get(x.entry_id) if x.entry_id is not None else None
+        return undone is None or (event.entry_id is not None and undone > event.entry_id)
+
+    state = rules.fold([_event_of(x) for x in earlier if counted(x)])
+    try:
+        rules.check(state, event, f"commitment {commitment_id}")
+    except CommitmentError as exc:
+        return f"breaks the rules: {exc}"
+    if event.kind in (rules.PROSPECT, rules.SIGNED, rules.PAYMENT) and event.amount is None:
+        return "has no amount"
+    if event.kind == rules.CANCELLED:
+        releases = rules.complete(state, replace(event, amount=None)).amount
+        if event.amount != releases:
+            return (f"releases {'nothing' if event.amount is None else to_str(event.amount, CUR)}; the signed, "
+                    f"unpaid rest was {'nothing' if releases is None else to_str(releases, CUR)}")
+    drafts = rules.drafts_for(event, commitment_id=commitment_id, party=party, instrument=instrument)
+    if not drafts:
+        return None if event.entry_id is None else f"posts no entry, but points at entry {event.entry_id}"
+    if event.entry_id is None or event.entry_id not in entries:
+        return "has no entry"
+    [draft] = drafts
+    _, kind, ref, _, legs = entries[event.entry_id]
+    want = sorted(((p.account, p.amount, p.currency, p.party) for p in draft.postings), key=repr)
+    if kind != draft.kind or sorted(legs, key=repr) != want or ref != draft.ref:
+        return (f"is {to_str(event.amount or Decimal(0), CUR)} {CUR} for {party} ({instrument}"
+                f"{', ref ' + repr(event.ref) if event.ref else ''}), but its entry {event.entry_id} "
+                f"is a {kind}{', ref ' + repr(ref) if ref else ''}: " + "; ".join(
+                    f"{a} {amount} {cur}{' ' + who if who else ''}" for a, amount, cur, who in legs))
     return None
 
 
@@ -584,7 +670,6 @@ def targets(conn: Connection, as_of: date | None = None) -> dict[str, Decimal]:
 
 
 def target_history(conn: Connection) -> list[dict[str, object]]:
-    from fisiq.money import to_str
 
     rows = conn.execute(select(TARGET).order_by(TARGET.c.date, TARGET.c.id))
     return [
