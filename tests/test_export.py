@@ -336,6 +336,18 @@ def test_restore_refuses_registers_that_do_not_hold(ledgers: Any, tmp_path: Path
                                        "its prospect event 3 of 2018-03-05 breaks the rules: commitment 1 is already"),
         "event reference not its entry's": (field("commitment_event", 1, "ref", "other-ref"),
                                             "ref 'other-ref'), but its entry 1 is a commitment-signed"),
+        # Party lines as `party add` records them (found by the same review)
+        "party key not its name's": (field("party", 3, "name_key", "zzz"),
+                                     "party 'Fondation Test': name_key is 'zzz', where `party add` records"),
+        "look-alike party": (_one("party", 3, lambda d: {"party": {  # a Cyrillic М
+            **d["party"], "name": "\u041cRIF", "name_key": name_key("\u041cRIF"), "skeleton": skeleton("\u041cRIF")}}),
+            "name mixes Latin and Cyrillic letters"),
+        "party twice": (_one("party", 3, lambda d: {"party": {
+            **d["party"], "name": "MRIF", "name_key": "mrif", "skeleton": "mrif", "kind": "government"}}),
+            "party 'MRIF' appears twice"),
+        "unknown country": (field("party", 2, "country", "XX"), "unknown country code 'XX'"),
+        "membership of a borrower": (field("party", 2, "membership", "full"), "membership applies to members"),
+        "flag as text": (field("party", 2, "women_led", "yes"), "women_led must be true or false, not 'yes'"),
     }
     for name, (change, message) in cases.items():
         bad = _rewrite(full, tmp_path / f"{name.replace(' ', '-')}.jsonl", change)

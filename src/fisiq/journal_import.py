@@ -7,8 +7,8 @@ entry, so the database's triggers check each entry again (next id, previous hash
 closed periods). It refuses a ledger that already has entries.
 
 The file carries the chart of accounts (accounts missing from the ledger are opened; one with
-another type is refused), the parties (inserted with their recorded fields; a party of the
-same name already present is kept), the entries, the registers (loans, commitments, their
+another type is refused), the parties (checked as `party add` checks them, inserted with
+their recorded fields; one already present with the same description is kept), the entries, the registers (loans, commitments, their
 events, targets, settings: `registers.py`; written with their ids, so the ledger must have
 none), and the checkpoint, which must match the last entry: a truncated file is refused.
 Before committing, every loan and commitment is checked against its entries as `fisiq audit
@@ -42,6 +42,8 @@ from fisiq.errors import LedgerError
 from fisiq.export import JOURNAL_FORMAT, JOURNAL_VERSION, JOURNAL_VERSIONS, Checkpoint
 from fisiq.ledger import ACCOUNT, ENTRY, PARTY, POSTING, account_ids, chain_head
 from fisiq.money import MoneyError, parse_amount, to_minor
+from fisiq.parties import PartyError
+from fisiq.parties_db import RecordedParties
 from fisiq.registers import BY_KIND, REGISTERS, RegisterError, RegisterWriter, has_registers
 
 BATCH = 1000
@@ -181,6 +183,7 @@ def _restore(conn: Connection, lines: Iterable[str], source: str) -> Restored:
     checkpoint: Checkpoint | None = None
     started = False
     party_columns = {c.name for c in PARTY.c} - {"id"}
+    recorded_parties: RecordedParties | None = None
     for number, raw in enumerate(lines, start=1):
         where = f"{source} line {number}"
         if not raw.strip():
@@ -222,12 +225,13 @@ def _restore(conn: Connection, lines: Iterable[str], source: str) -> Restored:
             accounts_added += _account(conn, body, where)
         elif kind == "party":
             unknown = set(body) - party_columns
-            if unknown or "name" not in body:
+            if unknown:
                 raise RestoreError(f"{where}: party fields {sorted(unknown)} are unknown to this fisiq")
-            exists = conn.execute(select(PARTY.c.id).where(PARTY.c.name == body["name"])).first()
-            if exists is None:
-                conn.execute(insert(PARTY), body)
-                parties_added += 1
+            recorded_parties = recorded_parties or RecordedParties(conn)
+            try:
+                parties_added += recorded_parties.add(body)
+            except PartyError as exc:
+                raise RestoreError(f"{where}: {exc}") from None
         elif kind == "entry":
             writer = writer or _Writer(conn)
             entry = _entry(body, where)

@@ -168,3 +168,66 @@ def add_parties(conn: Connection, drafts: Sequence[PartyDraft], *, skip_existing
         ids.append(int(new_id))
     it = iter(ids)
     return [next(it) if r == -1 else None for r in results]
+
+
+class RecordedParties:
+    """The party lines of a restore, each checked as `party add` would have checked it.
+
+    A line must hold what `party add` records for its fields (the name and fields as cleaned,
+    the keys derived from them, a known country, membership only for members) and may not
+    share a name, acronym or look-alike name with another party; it keeps its recorded time
+    and author. A party the ledger already has with the same description is skipped. Raises
+    PartyError saying what is wrong.
+    """
+
+    _FLAGS = ("women_led", "youth_led")
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.batch = _Batch()
+
+    def add(self, body: dict[str, object]) -> bool:
+        """Check one party line and insert it; False when the ledger already had it."""
+        from fisiq.names import TextError
+        from fisiq.parties import make_party
+
+        label = f"party {body.get('name')!r}"
+        for column in ("name", "kind", "recorded_at", "recorded_by"):
+            if not isinstance(body.get(column), str):
+                raise PartyError(f"{label}: {column} must be text")
+        for column in self._FLAGS:
+            if not isinstance(body.get(column, False), bool):
+                raise PartyError(f"{label}: {column} must be true or false, not {body[column]!r}")
+        texts = {c: body.get(c) for c in ("acronym", "country", "region", "sector", "membership")}
+        if any(v is not None and not isinstance(v, str) for v in texts.values()):
+            raise PartyError(f"{label}: acronym, country, region, sector and membership must be text")
+        try:
+            draft = make_party(str(body["name"]), str(body["kind"]), women_led=bool(body.get("women_led", False)),
+                               youth_led=bool(body.get("youth_led", False)), **texts)  # type: ignore[arg-type]
+        except (PartyError, TextError) as exc:
+            raise PartyError(f"{label}: {exc}") from None
+        recorded = {
+            "name": draft.name, "name_key": draft.name_key, "skeleton": draft.skeleton, "kind": draft.kind,
+            "acronym": draft.acronym, "acronym_key": draft.acronym_key, "country": draft.country,
+            "region": draft.region, "sector": draft.sector, "women_led": draft.women_led,
+            "youth_led": draft.youth_led, "membership": draft.membership,
+        }
+        for column, value in recorded.items():
+            if body.get(column, False if column in self._FLAGS else None) != value:
+                raise PartyError(f"{label}: {column} is {body.get(column)!r}, where `party add` records {value!r}")
+        if draft.name_key in self.batch.by_name_key:
+            raise PartyError(f"{label} appears twice")
+        keys = [draft.name_key] + ([draft.acronym_key] if draft.acronym_key else [])
+        existing = self.conn.execute(select(PARTY).where(PARTY.c.name_key == draft.name_key)).first()
+        if existing is not None:
+            if _row(existing).as_draft() != draft:
+                raise PartyError(f"{label} is already in the ledger with another description")
+            self.batch.add(draft, keys, draft.skeleton)
+            return False
+        problem = _clash(self.conn, draft, keys, draft.skeleton, self.batch)
+        if problem:
+            raise PartyError(problem)
+        self.batch.add(draft, keys, draft.skeleton)
+        self.conn.execute(insert(PARTY), {**recorded, "recorded_at": body["recorded_at"],
+                                          "recorded_by": body["recorded_by"]})
+        return True
