@@ -184,8 +184,8 @@ def test_jsonl_restore_is_byte_identical(ledgers: Any, tmp_path: Path) -> None:
 
 
 def registers_ledger(target: str) -> None:
-    """A ledger that uses every register: commitments (one paid, one in the pipeline), a
-    target, a setting, two loans (one disbursed and repaid, its repayment reversed; one
+    """A ledger that uses every register: commitments (one paid, one in the pipeline, one
+    signed as debt then cancelled), a target, a setting, two loans (one disbursed and repaid, its repayment reversed; one
     cancelled). Loan events: 1 disbursed, 2 interest, 3 repaid (reversed), 4 cancelled."""
     ok(cli(target, "party", "add", "MRIF", "--kind", "government"))
     ok(cli(target, "party", "add", "Coop Jacmel", "--kind", "borrower"))
@@ -205,6 +205,9 @@ def registers_ledger(target: str) -> None:
            "--date", "2018-03-10"))
     ok(cli(target, "entry", "reverse", "6", "--date", "2018-05-02"))
     ok(cli(target, "loan", "cancel", "2", "--date", "2018-05-03", "--reason", "withdrawn"))
+    ok(cli(target, "commitment", "add", "MRIF", "300", "--stage", "signed", "--date", "2018-05-04",
+           "--instrument", "debt"))
+    ok(cli(target, "commitment", "cancel", "3", "--date", "2018-05-05", "--reason", "withdrawn"))
 
 
 def test_restore_brings_back_loans_commitments_targets_and_settings(ledgers: Any, tmp_path: Path) -> None:
@@ -216,7 +219,7 @@ def test_restore_brings_back_loans_commitments_targets_and_settings(ledgers: Any
     ok(cli(source, "export", "-f", "jsonl", "-o", str(first)))
     copy = ledgers.target()
     out = ok(cli(copy, "restore", str(first))).stdout
-    assert "Restored 7 entries" in out and "registers: 2 loans, 2 commitments, 1 target, 1 setting" in out
+    assert "Restored 9 entries" in out and "registers: 2 loans, 3 commitments, 1 target, 1 setting" in out
     second = tmp_path / "second.jsonl"
     ok(cli(copy, "export", "-f", "jsonl", "-o", str(second)))
     assert first.read_bytes() == second.read_bytes()
@@ -230,7 +233,7 @@ def test_restore_brings_back_loans_commitments_targets_and_settings(ledgers: Any
                "--date", "2018-08-01"))
         ok(cli(t, "loan", "disburse", "3", "--date", "2018-08-02"))
         ok(cli(t, "commitment", "add", "MRIF", "70", "--stage", "signed", "--date", "2018-08-03"))
-        ok(cli(t, "commitment", "pay", "3", "70", "--date", "2018-08-04"))
+        ok(cli(t, "commitment", "pay", "4", "70", "--date", "2018-08-04"))
         assert json.loads(ok(cli(t, "audit", "verify", "--json")).stdout)["ok"] is True
     shown = [json.loads(ok(cli(t, "loan", "show", "3", "--json")).stdout) for t in (source, copy)]
     assert shown[0]["position"]["outstanding_principal"] == shown[1]["position"]["outstanding_principal"] == "700.00"
@@ -295,7 +298,7 @@ def test_restore_refuses_registers_that_do_not_hold(ledgers: Any, tmp_path: Path
         "amount as a number": (field("target", 1, "amount", 465000), "must be a decimal string"),
         "unknown setting": (field("setting", 1, "key", "colour"), "unknown setting"),
         "unknown field": (field("loan", 1, "colour", "red"), "unknown ['colour']"),
-        "entry beyond the file": (field("loan_event", 1, "entry_id", 99), "beyond the file's 7 entries"),
+        "entry beyond the file": (field("loan_event", 1, "entry_id", 99), "beyond the file's 9 entries"),
         "unknown event kind": (field("loan_event", 1, "kind", "gift"), "is of kind 'gift'"),
         "details not an object": (field("loan_event", 2, "details", "[1]"), "details are not a JSON object"),
         "interest without its installment": (field("loan_event", 2, "details", "{}"), "names its installment"),
@@ -346,6 +349,9 @@ def test_restore_refuses_registers_that_do_not_hold(ledgers: Any, tmp_path: Path
             **d["party"], "name": "MRIF", "name_key": "mrif", "skeleton": "mrif", "kind": "government"}}),
             "party 'MRIF' appears twice"),
         "unknown country": (field("party", 2, "country", "XX"), "unknown country code 'XX'"),
+        "instrument no payment shows": (field("commitment", 3, "instrument", "equity"),
+                                        "for MRIF (equity), but its entry 8 is a commitment-signed "
+                                        "'Commitment 3 signed (debt): MRIF'"),
         "membership of a borrower": (field("party", 2, "membership", "full"), "membership applies to members"),
         "flag as text": (field("party", 2, "women_led", "yes"), "women_led must be true or false, not 'yes'"),
     }

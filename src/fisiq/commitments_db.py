@@ -580,6 +580,18 @@ def disagreement(conn: Connection) -> tuple[int, str] | None:
 _Leg = tuple[str, Decimal, str, str | None]  # account, amount, currency, party name
 
 
+@dataclass(frozen=True)
+class _Posted:
+    """What an entry linked to a commitment holds, as the replay compares it."""
+
+    link: str
+    kind: str
+    memo: str
+    ref: str | None
+    reverses: int | None
+    legs: list[_Leg]
+
+
 def _replay_problem(conn: Connection) -> tuple[int, str] | None:
     """The first commitment event its command would not have recorded so, replayed with the
     events that counted when it was recorded: refused by the rules (out of order, a pipeline
@@ -593,13 +605,13 @@ def _replay_problem(conn: Connection) -> tuple[int, str] | None:
     names = party_names(conn)
     reversed_by = {int(r.reverses): int(r.id) for r in conn.execute(
         select(ENTRY.c.id, ENTRY.c.reverses).where(ENTRY.c.reverses.is_not(None)))}
-    entries: dict[int, tuple[str, str, str | None, int | None, list[_Leg]]] = {}
-    query = (select(ENTRY.c.id, ENTRY.c.link, ENTRY.c.kind, ENTRY.c.ref, ENTRY.c.reverses, ACCOUNT.c.name,
+    entries: dict[int, _Posted] = {}
+    query = (select(ENTRY.c.id, ENTRY.c.link, ENTRY.c.kind, ENTRY.c.memo, ENTRY.c.ref, ENTRY.c.reverses, ACCOUNT.c.name,
                     POSTING.c.amount, POSTING.c.currency, POSTING.c.party_id)
              .join(POSTING, POSTING.c.entry_id == ENTRY.c.id).join(ACCOUNT, ACCOUNT.c.id == POSTING.c.account_id)
              .where(ENTRY.c.link.like("commitment:%")).order_by(ENTRY.c.id, POSTING.c.line))
     for r in conn.execute(query):
-        legs = entries.setdefault(r.id, (r.link, r.kind, r.ref, r.reverses, []))[4]
+        legs = entries.setdefault(r.id, _Posted(r.link, r.kind, r.memo, r.ref, r.reverses, [])).legs
         legs.append((r.name, from_minor(int(r.amount), r.currency), r.currency,
                      None if r.party_id is None else names.get(r.party_id)))
     events: dict[int, list[Any]] = defaultdict(list)
@@ -615,15 +627,14 @@ def _replay_problem(conn: Connection) -> tuple[int, str] | None:
             if problem is not None:
                 return c.id, f"its {row.kind} event {row.id} of {as_date(row.date)} {problem}"
         own = {r.entry_id for r in rows if r.entry_id is not None}
-        for entry_id, (link, _, _, reverses, _) in entries.items():
-            if link == rules.link_of(c.id) and entry_id not in own and reverses not in own:
-                return c.id, f"entry {entry_id} is linked {link}, but none of its events posted it"
+        for entry_id, posted in entries.items():
+            if posted.link == rules.link_of(c.id) and entry_id not in own and posted.reverses not in own:
+                return c.id, f"entry {entry_id} is linked {posted.link}, but none of its events posted it"
     return None
 
 
 def _event_problem(commitment_id: int, party: str, instrument: str, earlier: Sequence[Any], row: Any,
-                   reversed_by: dict[int, int], entries: dict[int, tuple[str, str, str | None, int | None, list[_Leg]]],
-                   ) -> str | None:
+                   reversed_by: dict[int, int], entries: dict[int, _Posted]) -> str | None:
     """What is wrong with one stored event, against those before it (see `_replay_problem`)."""
     event = _event_of(row)
 
@@ -651,13 +662,13 @@ def _event_problem(commitment_id: int, party: str, instrument: str, earlier: Seq
     if event.entry_id is None or event.entry_id not in entries:
         return "has no entry"
     [draft] = drafts
-    _, kind, ref, _, legs = entries[event.entry_id]
+    posted = entries[event.entry_id]
     want = sorted(((p.account, p.amount, p.currency, p.party) for p in draft.postings), key=repr)
-    if kind != draft.kind or sorted(legs, key=repr) != want or ref != draft.ref:
+    if (posted.kind, posted.memo, posted.ref, sorted(posted.legs, key=repr)) != (draft.kind, draft.memo, draft.ref, want):
         return (f"is {to_str(event.amount or Decimal(0), CUR)} {CUR} for {party} ({instrument}"
                 f"{', ref ' + repr(event.ref) if event.ref else ''}), but its entry {event.entry_id} "
-                f"is a {kind}{', ref ' + repr(ref) if ref else ''}: " + "; ".join(
-                    f"{a} {amount} {cur}{' ' + who if who else ''}" for a, amount, cur, who in legs))
+                f"is a {posted.kind} {posted.memo!r}{', ref ' + repr(posted.ref) if posted.ref else ''}: "
+                + "; ".join(f"{a} {amount} {cur}{' ' + who if who else ''}" for a, amount, cur, who in posted.legs))
     return None
 
 
