@@ -79,10 +79,20 @@ def party_rows(conn: Connection) -> list[dict[str, object]]:
     return out
 
 
+_ENTRY_FIELDS = {"id", "date", "memo", "kind", "ref", "link", "reverses", "recorded_by", "recorded_at", "prev_hash",
+                 "hash", "postings"}
+
+
 def _entry(doc: Any, where: str) -> RecordedEntry:
+    unknown = sorted(set(doc) - _ENTRY_FIELDS) if isinstance(doc, dict) else []
+    if unknown:
+        raise RestoreError(f"{where}: entry fields {unknown} are unknown to this fisiq")
     try:
         postings = []
         for p in doc["postings"]:
+            if isinstance(p, dict) and set(p) - {"account", "party", "amount", "currency"}:
+                raise RestoreError(f"{where}: posting fields {sorted(set(p) - {'account', 'party', 'amount', 'currency'})} "
+                                   "are unknown to this fisiq")
             currency = p["currency"]
             postings.append(Posting(p["account"], parse_amount(p["amount"], currency), currency, p["party"]))
         entry = RecordedEntry(

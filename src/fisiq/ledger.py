@@ -856,7 +856,8 @@ def stray_link(conn: Connection, owners: Any, events: Any, owner_column: str) ->
     rows: list[Any] = list(conn.execute(query))
     for event_id, owner, entry_id, day, link, entry_day in rows:
         if link != f"{name}:{owner}":
-            return owner, f"its event {event_id} points at entry {entry_id}, which is linked {link}, not {name}:{owner}"
+            linked = "is not linked" if link is None else f"is linked {link}"
+            return owner, f"its event {event_id} points at entry {entry_id}, which {linked}, not {name}:{owner}"
         if as_date(day) != as_date(entry_day):
             # Its figures would count from another date than the books'.
             return owner, f"its event {event_id} is dated {as_date(day)}, its entry {entry_id} {as_date(entry_day)}"

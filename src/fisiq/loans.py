@@ -621,7 +621,7 @@ def _check_rates(rates: Sequence[tuple[int, Decimal]]) -> None:
             raise LoanError("provision rate buckets must be in increasing order of days past due")
     for days, rate in rates:
         if not isinstance(rate, Decimal) or not rate.is_finite() or rate < 0 or rate > 1:
-            raise LoanError(f"provision rate {rate!r} for {days} days must be a decimal fraction from 0 to 1")
+            raise LoanError(f"provision rate {rate} for {days} days must be a decimal fraction from 0 to 1")
 
 
 def rates_json(rates: Sequence[tuple[int, Decimal]]) -> str:
