@@ -476,7 +476,6 @@ class CommitmentView:
     def json(self) -> dict[str, object]:
         s = self.state
         m = rules.CURRENCY
-
         return {
             "id": self.id, "party": self.party.name, "category": self.category, "instrument": self.instrument,
             "ref": self.ref, "stage": s.stage, "pledged": to_str(s.pledged, m), "signed": to_str(s.signed, m),
@@ -614,6 +613,9 @@ def _replay_problem(conn: Connection) -> tuple[int, str] | None:
         legs = entries.setdefault(r.id, _Posted(r.link, r.kind, r.memo, r.ref, r.reverses, [])).legs
         legs.append((r.name, from_minor(int(r.amount), r.currency), r.currency,
                      None if r.party_id is None else names.get(r.party_id)))
+    by_link: dict[str, list[int]] = defaultdict(list)
+    for entry_id, posted in entries.items():
+        by_link[posted.link].append(entry_id)
     events: dict[int, list[Any]] = defaultdict(list)
     for row in conn.execute(select(EVENT).order_by(EVENT.c.id)):
         events[row.commitment_id].append(row)
@@ -627,9 +629,9 @@ def _replay_problem(conn: Connection) -> tuple[int, str] | None:
             if problem is not None:
                 return c.id, f"its {row.kind} event {row.id} of {as_date(row.date)} {problem}"
         own = {r.entry_id for r in rows if r.entry_id is not None}
-        for entry_id, posted in entries.items():
-            if posted.link == rules.link_of(c.id) and entry_id not in own and posted.reverses not in own:
-                return c.id, f"entry {entry_id} is linked {posted.link}, but none of its events posted it"
+        for entry_id in by_link.get(rules.link_of(c.id), []):
+            if entry_id not in own and entries[entry_id].reverses not in own:
+                return c.id, f"entry {entry_id} is linked {rules.link_of(c.id)}, but none of its events posted it"
     return None
 
 
@@ -681,7 +683,6 @@ def targets(conn: Connection, as_of: date | None = None) -> dict[str, Decimal]:
 
 
 def target_history(conn: Connection) -> list[dict[str, object]]:
-
     rows = conn.execute(select(TARGET).order_by(TARGET.c.date, TARGET.c.id))
     return [
         {"category": r.category, "amount": to_str(from_minor(int(r.amount), r.currency), r.currency),
