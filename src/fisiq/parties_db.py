@@ -80,6 +80,16 @@ def require_party(conn: Connection, name_or_acronym: str) -> PartyRow:
     return party
 
 
+def _columns(draft: PartyDraft) -> dict[str, object]:
+    """The party row's columns for a draft, but its id, time and author."""
+    return {
+        "name": draft.name, "name_key": draft.name_key, "skeleton": draft.skeleton, "kind": draft.kind,
+        "acronym": draft.acronym, "acronym_key": draft.acronym_key, "country": draft.country,
+        "region": draft.region, "sector": draft.sector, "women_led": draft.women_led,
+        "youth_led": draft.youth_led, "membership": draft.membership,
+    }
+
+
 class _Batch:
     """The parties accepted so far in one call, indexed by what a new one may not share.
 
@@ -157,13 +167,7 @@ def add_parties(conn: Connection, drafts: Sequence[PartyDraft], *, skip_existing
     ids: list[int] = []
     for draft in accepted:
         new_id = conn.execute(
-            insert(PARTY).returning(PARTY.c.id),
-            {
-                "name": draft.name, "name_key": draft.name_key, "skeleton": draft.skeleton, "kind": draft.kind,
-                "acronym": draft.acronym, "acronym_key": draft.acronym_key, "country": draft.country,
-                "region": draft.region, "sector": draft.sector, "women_led": draft.women_led,
-                "youth_led": draft.youth_led, "membership": draft.membership, "recorded_at": now, "recorded_by": who,
-            },
+            insert(PARTY).returning(PARTY.c.id), {**_columns(draft), "recorded_at": now, "recorded_by": who},
         ).scalar_one()
         ids.append(int(new_id))
     it = iter(ids)
@@ -206,12 +210,7 @@ class RecordedParties:
                                youth_led=bool(body.get("youth_led", False)), **texts)  # type: ignore[arg-type]
         except (PartyError, TextError) as exc:
             raise PartyError(f"{label}: {exc}") from None
-        recorded = {
-            "name": draft.name, "name_key": draft.name_key, "skeleton": draft.skeleton, "kind": draft.kind,
-            "acronym": draft.acronym, "acronym_key": draft.acronym_key, "country": draft.country,
-            "region": draft.region, "sector": draft.sector, "women_led": draft.women_led,
-            "youth_led": draft.youth_led, "membership": draft.membership,
-        }
+        recorded = _columns(draft)
         for column, value in recorded.items():
             if body.get(column, False if column in self._FLAGS else None) != value:
                 raise PartyError(f"{label}: {column} is {body.get(column)!r}, where `party add` records {value!r}")
