@@ -452,7 +452,23 @@ def test_replay_of_events_listed_out_of_date_order() -> None:
         assert replay.around(listed[:i], event.date, event) == expected
 
 
+def test_a_reschedule_numbers_its_installments_after_every_kept_one() -> None:
+    """Found by a review: a prepayment skips grace installments (no principal) and lands on a
+    later one; the reschedule kept that line but numbered its new ones from the count of kept
+    lines, so two installments had number 3 and their interest could not be posted once each."""
+    terms = LoanTerms(D("1200.00"), "CAD", D("12"), 4, date(2020, 2, 10), grace=2)
+    new = LoanTerms(D("1100.00"), "CAD", D("12"), 3, date(2020, 2, 25))
+    events: list[LoanEvent] = [Disbursed(date(2020, 1, 5), D("1200.00")), Repaid(date(2020, 1, 20), D("100.00")),
+                               Rescheduled(date(2020, 1, 25), new)]
+    p = loan_position(terms, events, date(2020, 6, 1))
+    assert [i.number for i in p.installments] == [3, 4, 5, 6]
+    due = interest_falling_due(terms, events, date(2020, 6, 1))
+    assert [d.number for d in due] == [4, 5, 6]
+
+
 def check_position(p: Position) -> None:
+    numbers = [i.number for i in p.installments]
+    assert len(set(numbers)) == len(numbers), numbers  # each installment's interest is posted once, by number
     assert p.outstanding_principal == p.disbursed - p.principal_repaid - p.written_off
     assert p.outstanding_principal >= 0
     assert p.interest_due_unpaid >= 0 and p.principal_due_unpaid >= 0

@@ -290,3 +290,22 @@ def test_a_reschedule_inside_a_closed_period_is_refused(engine: Engine) -> None:
         loans_db.reschedule(engine, loan_id, date(2018, 4, 20), term=6, first_due=date(2018, 6, 1))
     assert chain_head(engine) == before
     assert [e.kind for e in loans_db.read_loan(engine, loan_id).events] == ["disbursed"]
+
+
+def test_a_grace_loan_prepaid_then_rescheduled_posts_each_interest_once_and_verifies(engine: Engine) -> None:
+    """Found by a review: the prepayment lands on installment 3 (1 and 2 are grace), and the
+    reschedule numbered its new installments 2, 3, 4; accrue then posted installment 3 twice
+    over and `audit verify` (and so restore) failed on a ledger made only by commands."""
+    add_capital(engine, D("75000.00"), on=date(2019, 12, 1))
+    add_party(engine, "Coop Thiès", region="Africa", country="SN")
+    loan, _ = loans_db.add_loan(engine, "Coop Thiès", LoanTerms(D("1200.00"), "CAD", D("12"), 4, date(2020, 2, 10),
+                                                                   grace=2), approved_on=date(2020, 1, 2))
+    loans_db.disburse(engine, loan.id, date(2020, 1, 5))
+    loans_db.repay(engine, loan.id, D("100.00"), date(2020, 1, 20))
+    loans_db.reschedule(engine, loan.id, date(2020, 1, 25), term=3, first_due=date(2020, 2, 25))
+    loans_db.accrue(engine, date(2020, 5, 30))
+    posted = [e.details["installment"] for e in loans_db.read_loan(engine, loan.id).events if e.kind == "interest"]
+    assert posted == [4, 5, 6]
+    with db.read_transaction(engine) as conn:
+        assert loans_db.disagreement(conn) is None
+    assert_loan_matches_ledger(engine, loan.id, date(2020, 5, 30))

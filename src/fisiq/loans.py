@@ -379,7 +379,9 @@ class _Loan:
         for s in prepaid:
             s.principal, s.interest = s.principal_paid, s.interest_paid
         kept += prepaid
-        start = len(kept)
+        # After the last kept number, not their count: a prepayment skips installments that
+        # carry no principal (grace, bullet), so the kept lines need not be 1..n.
+        start = max((s.number for s in kept), default=0)
         self.slots = kept + [
             _slot(start + i.number, i.due, i.principal, i.interest, self.zero) for i in build_schedule(terms)
         ]
