@@ -342,7 +342,9 @@ def test_restore_refuses_registers_that_do_not_hold(ledgers: Any, tmp_path: Path
         "prospect after the signing": (field("commitment_event", 3, "commitment_id", 1),
                                        "its prospect event 3 of 2018-03-05 breaks the rules: commitment 1 is already"),
         "event reference not its entry's": (field("commitment_event", 1, "ref", "other-ref"),
-                                            "ref 'other-ref'), but its entry 1 is a commitment-signed"),
+                                            "commitment 1: its event 1 has the reference 'other-ref', its entry 1 None"),
+        "loan event reference not its entry's": (field("loan_event", 1, "ref", "D-1"),
+                                                 "loan 1: its event 1 has the reference 'D-1', its entry"),
         # Party lines as `party add` records them (found by the same review)
         "party key not its name's": (field("party", 3, "name_key", "zzz"),
                                      "party 'Fondation Test': name_key is 'zzz', where `party add` records"),

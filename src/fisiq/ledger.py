@@ -835,7 +835,7 @@ def stray_link(conn: Connection, owners: Any, events: Any, owner_column: str) ->
     its events table, whose `entry_id` names the entry an event posted. Returns (owner id,
     what is wrong) for an entry linked to an owner the register does not hold (it would take
     that id's next owner's figures), an event pointing at another owner's entry, or one dated
-    otherwise than its entry; else None.
+    or referenced otherwise than its entry; else None.
     """
     name = owners.name
     ids = set(conn.execute(select(owners.c.id)).scalars())
@@ -851,16 +851,21 @@ def stray_link(conn: Connection, owners: Any, events: Any, owner_column: str) ->
         first, owner, link = min(strays)
         return owner, f"entry {first} is linked {link}, but there is no {name} {owner} in the register"
     entry = T.ENTRY
-    query = (select(events.c.id, events.c[owner_column], events.c.entry_id, events.c.date, entry.c.link, entry.c.date)
+    query = (select(events.c.id, events.c[owner_column], events.c.entry_id, events.c.date, events.c.ref, entry.c.link,
+                    entry.c.date, entry.c.ref)
              .join(entry, entry.c.id == events.c.entry_id).order_by(events.c.id))
     rows: list[Any] = list(conn.execute(query))
-    for event_id, owner, entry_id, day, link, entry_day in rows:
+    for event_id, owner, entry_id, day, ref, link, entry_day, entry_ref in rows:
         if link != f"{name}:{owner}":
             linked = "is not linked" if link is None else f"is linked {link}"
             return owner, f"its event {event_id} points at entry {entry_id}, which {linked}, not {name}:{owner}"
         if as_date(day) != as_date(entry_day):
             # Its figures would count from another date than the books'.
             return owner, f"its event {event_id} is dated {as_date(day)}, its entry {entry_id} {as_date(entry_day)}"
+        if ref != entry_ref:
+            # A reference is how a command knows it was already recorded: one the entry does not
+            # carry would answer "already recorded" for another payment, or record one twice.
+            return owner, f"its event {event_id} has the reference {ref!r}, its entry {entry_id} {entry_ref!r}"
     return None
 
 
