@@ -20,8 +20,9 @@ from fisiq import ledger as books
 from fisiq.cli.main import app
 from fisiq.db import open_ledger, utc_now
 from fisiq.entries import EntryDraft, Posting
-from fisiq.export import Checkpoint, neutralize, parse_checkpoint, read_checkpoint
+from fisiq.export import neutralize, parse_checkpoint, read_checkpoint, register_marks
 from fisiq.names import name_key, skeleton
+from fisiq.registers import REGISTERS
 
 runner = CliRunner()
 
@@ -136,7 +137,9 @@ def test_every_format_ends_with_the_chain_head(ledgers: Any, tmp_path: Path, fmt
     out = tmp_path / f"x.{fmt}"
     result = ok(cli(target, "export", "--format", fmt, "-o", str(out)))
     assert "Exported 2 entries (6 postings)" in result.stdout
-    assert read_checkpoint(str(out)) == Checkpoint(*head)
+    mark = read_checkpoint(str(out))
+    assert mark.chain() == head
+    assert (mark.registers is not None) == (fmt == "jsonl")  # only a jsonl export carries the registers
     ok(cli(target, "audit", "verify", "--checkpoint", str(out)))
 
 
@@ -239,14 +242,19 @@ def test_restore_brings_back_loans_commitments_targets_and_settings(ledgers: Any
     assert shown[0]["position"]["outstanding_principal"] == shown[1]["position"]["outstanding_principal"] == "700.00"
 
 
-def _rewrite(path: Path, dest: Path, change: Any) -> Path:
-    """`path` with each line's JSON passed through `change` (None drops the line)."""
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        doc = change(json.loads(line))
-        if doc is not None:
-            out.append(json.dumps(doc, ensure_ascii=False, separators=(",", ":")))
-    dest.write_text("\n".join(out) + "\n", encoding="utf-8")
+def _rewrite(path: Path, dest: Path, change: Any, *, redigest: bool = True) -> Path:
+    """`path` with each line's JSON passed through `change` (None drops the line). With
+    `redigest`, as a careful forger would, the checkpoint's register digest is made again
+    from the changed lines: what is left to catch them is the checks of their meaning."""
+    docs = [d for d in (change(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines())
+            if d is not None]
+    kinds = {reg.kind for reg in REGISTERS}
+    for doc in docs:
+        if redigest and "checkpoint" in doc and "registers" in doc["checkpoint"]:
+            marks = register_marks([(k, v) for d in docs for k, v in d.items() if k in kinds])
+            doc["checkpoint"]["registers"] = {kind: [rows, digest] for kind, rows, digest in marks}
+    dest.write_text("".join(json.dumps(d, ensure_ascii=False, separators=(",", ":")) + "\n" for d in docs),
+                    encoding="utf-8")
     return dest
 
 
@@ -532,3 +540,42 @@ def test_a_ledger_moves_from_sqlite_to_postgresql_and_back(ledgers: Any, tmp_pat
         assert shown[0] == shown[1] == shown[2], args
     ok(cli(moved, "loan", "repay", "1", "300", "--date", "2018-06-01"))  # the PostgreSQL ledger carries on
     assert json.loads(ok(cli(moved, "audit", "verify", "--json")).stdout)["ok"] is True
+
+
+def test_the_checkpoint_digest_of_the_registers_shows_an_edit(ledgers: Any, tmp_path: Path) -> None:
+    """Register rows are not chained like entries. A whole jsonl export's checkpoint counts
+    them and keeps a digest of their lines: restore refuses lines edited after the export,
+    and an auditor who kept the export finds a forger who made the digest again."""
+    source = ledgers.target()
+    registers_ledger(source)
+    kept = tmp_path / "kept.jsonl"
+    ok(cli(source, "export", "-f", "jsonl", "-o", str(kept)))
+    mark = read_checkpoint(str(kept))
+    assert mark.registers is not None and ("target", 1) in [(k, n) for k, n, _ in mark.registers]
+    def raise_target() -> Any:  # a new one per file: _one counts the lines it has seen
+        return _one("target", 1, lambda d: {"target": {**d["target"], "amount": "500000.00"}})
+
+    edited = _rewrite(kept, tmp_path / "edited.jsonl", raise_target(), redigest=False)
+    result = cli(ledgers.target(), "restore", str(edited))
+    assert result.exit_code == 1
+    assert "its target lines are not those its checkpoint's digest was made of" in result.output
+
+    forged = ledgers.target()
+    ok(cli(forged, "restore", str(_rewrite(kept, tmp_path / "forged.jsonl", raise_target()))))
+    assert "500000.00" in ok(cli(forged, "target", "list")).stdout
+    ok(cli(forged, "audit", "verify"))  # on its own, a consistent ledger
+    failed = cli(forged, "audit", "verify", "--checkpoint", str(kept))
+    assert failed.exit_code == 1
+    assert failed.output.strip() == ("FAILED at the registers: the first 1 target rows are not those the "
+                                     "checkpoint's digest was made of: changed since")
+
+    honest = ledgers.target()
+    ok(cli(honest, "restore", str(kept)))
+    ok(cli(honest, "target", "set", "total", "600000", "--date", "2019-01-01"))  # later rows are fine
+    shown = ok(cli(honest, "audit", "verify", "--checkpoint", str(kept))).stdout
+    assert "and still holds the register rows it counted" in shown
+
+    # An export made before checkpoints carried the digest still restores.
+    older = _rewrite(kept, tmp_path / "older.jsonl", lambda d: {"checkpoint": {
+        k: v for k, v in d["checkpoint"].items() if k != "registers"}} if "checkpoint" in d else d)
+    ok(cli(ledgers.target(), "restore", str(older)))

@@ -28,3 +28,25 @@ def extends_checkpoint(conn: Connection, count: int, head_hash: str) -> str | No
         return (f"entry {count} has hash {str(found)[:12]}… but the checkpoint recorded {head_hash[:12]}…: "
                 "the chain was rewritten since the checkpoint")
     return None
+
+
+def registers_since(conn: Connection, marks: tuple[tuple[str, int, str], ...]) -> str | None:
+    """None when each register still begins with the rows a checkpoint counted, unchanged
+    (the digest of their export lines is the same); otherwise the first problem."""
+    from fisiq.export import register_marks
+    from fisiq.registers import register_lines
+
+    left = {kind: rows for kind, rows, _ in marks}
+    kept: list[tuple[str, dict[str, object]]] = []
+    for kind, row in register_lines(conn):
+        if left.get(kind, 0) > 0:
+            kept.append((kind, row))
+            left[kind] -= 1
+    now = {kind: (rows, digest) for kind, rows, digest in register_marks(kept)}
+    for kind, rows, digest in marks:
+        have, found = now.get(kind, (0, ""))
+        if have < rows:
+            return f"the ledger has {have} {kind} rows but the checkpoint recorded {rows}: rows were removed"
+        if found != digest:
+            return f"the first {rows} {kind} rows are not those the checkpoint's digest was made of: changed since"
+    return None

@@ -13,7 +13,8 @@ proves the ledger still extends it.
 - jsonl: one JSON object per line, each with one key naming what it is: `fisiq` (the
   header), `account`, `party`, `entry` (every stored field, hashes included), then, in an
   export of the whole ledger, the registers (`target`, `setting`, `commitment`,
-  `commitment_event`, `loan`, `loan_event`: see `registers.py`), and `checkpoint` (last).
+  `commitment_event`, `loan`, `loan_event`: see `registers.py`), and `checkpoint` (last;
+  with the registers, it also counts each one's rows and keeps a digest of their lines).
   `fisiq restore` rebuilds a ledger from it, byte for byte.
 - beancount: passes `bean-check`; parties are `party:` metadata strings on postings.
 - ledger: read the same by `ledger` and `hledger`; parties are `; party: NAME` tags.
@@ -23,6 +24,7 @@ proves the ledger still extends it.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -56,12 +58,42 @@ class ExportError(FisiqError):
     """An export that cannot be written or a file whose checkpoint cannot be read."""
 
 
+RegisterMark = tuple[str, int, str]  # register kind, rows, SHA-256 of their export lines
+
+
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
-    """How far the chain went when a file was exported: N entries, entry N's hash."""
+    """How far the chain went when a file was exported: N entries, entry N's hash; and, for a
+    whole jsonl export, how many rows each register had and a digest of their lines.
+
+    Register rows are not chained like entries; append-only, their first rows never change,
+    so a digest of them, kept with the checkpoint, shows later whether one was edited.
+    """
 
     entries: int
     head: str
+    registers: tuple[RegisterMark, ...] | None = None
+
+    def chain(self) -> tuple[int, str]:
+        return self.entries, self.head
+
+
+def register_line(kind: str, row: Mapping[str, object]) -> str:
+    """A register row as a jsonl export writes it (without the newline)."""
+    return _json({kind: dict(row)})
+
+
+def register_marks(lines: Iterable[tuple[str, Mapping[str, object]]]) -> tuple[RegisterMark, ...]:
+    """Per register kind, in REGISTERS order: its rows and the SHA-256 of their lines, each
+    followed by a newline (every kind is listed; no rows gives the digest of nothing)."""
+    from fisiq.registers import REGISTERS
+
+    digests = {reg.kind: hashlib.sha256() for reg in REGISTERS}
+    counts = dict.fromkeys(digests, 0)
+    for kind, row in lines:
+        digests[kind].update((register_line(kind, row) + "\n").encode("utf-8"))
+        counts[kind] += 1
+    return tuple((kind, counts[kind], digest.hexdigest()) for kind, digest in digests.items())
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +108,10 @@ class ExportStats:
 
 def checkpoint_line(fmt: str, cp: Checkpoint) -> str:
     if fmt == "jsonl":
-        return _json({"checkpoint": {"entries": cp.entries, "head": cp.head}})
+        doc: dict[str, object] = {"entries": cp.entries, "head": cp.head}
+        if cp.registers is not None:
+            doc["registers"] = {kind: [rows, digest] for kind, rows, digest in cp.registers}
+        return _json({"checkpoint": doc})
     mark = "#" if fmt == "csv" else ";"
     return f"{mark} fisiq checkpoint entries={cp.entries} head={cp.head}"
 
@@ -95,8 +130,24 @@ def parse_checkpoint(line: str) -> Checkpoint | None:
             return None
         if isinstance(entries, int) and not isinstance(entries, bool) and entries >= 0 \
                 and isinstance(head, str) and re.fullmatch(r"[0-9a-f]{64}", head):
-            return Checkpoint(entries, head)
+            if "registers" not in doc:
+                return Checkpoint(entries, head)
+            marks = _register_marks(doc["registers"])
+            return None if marks is None else Checkpoint(entries, head, marks)
     return None
+
+
+def _register_marks(doc: object) -> tuple[RegisterMark, ...] | None:
+    if not isinstance(doc, dict):
+        return None
+    marks = []
+    for kind, value in doc.items():
+        if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], int)
+                and not isinstance(value[0], bool) and value[0] >= 0 and isinstance(value[1], str)
+                and re.fullmatch(r"[0-9a-f]{64}", value[1])):
+            return None
+        marks.append((str(kind), value[0], value[1]))
+    return tuple(marks)
 
 
 def read_checkpoint(path: str) -> Checkpoint:
@@ -211,7 +262,7 @@ def write_jsonl(
         postings += len(e.postings)
         out.write(_json({"entry": entry_json(e)}) + "\n")
     for kind, row in registers:
-        out.write(_json({kind: dict(row)}) + "\n")
+        out.write(register_line(kind, row) + "\n")
     return count, postings
 
 
@@ -344,13 +395,13 @@ def export_ledger(
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; use {'|'.join(FORMATS)}")
     head_id, head_hash = books.chain_head(conn)
-    checkpoint = Checkpoint(head_id, head_hash)
     entries: Iterator[RecordedEntry] = books.iter_entries(conn, start=start, end=end, ids=(1, head_id))
     # A slice of the dates is for reading; only a whole export can be restored, and carries
-    # the registers a restore needs.
-    whole = start is None and end is None
+    # the registers a restore needs, with their digest in its checkpoint.
+    registers = list(register_lines(conn)) if start is None and end is None and fmt == "jsonl" else None
+    checkpoint = Checkpoint(head_id, head_hash, None if registers is None else register_marks(registers))
     return write_export(
         out, fmt, entries,
         accounts=books.list_accounts(conn), parties=party_rows(conn), checkpoint=checkpoint, start=start, end=end,
-        registers=register_lines(conn) if whole and fmt == "jsonl" else (),
+        registers=registers or (),
     )

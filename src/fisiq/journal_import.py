@@ -39,7 +39,14 @@ from fisiq.entries import (
     validate_entry,
 )
 from fisiq.errors import LedgerError
-from fisiq.export import JOURNAL_FORMAT, JOURNAL_VERSION, JOURNAL_VERSIONS, Checkpoint
+from fisiq.export import (
+    JOURNAL_FORMAT,
+    JOURNAL_VERSION,
+    JOURNAL_VERSIONS,
+    Checkpoint,
+    parse_checkpoint,
+    register_marks,
+)
 from fisiq.ledger import ACCOUNT, ENTRY, PARTY, POSTING, account_ids, chain_head
 from fisiq.money import MoneyError, parse_amount, to_minor
 from fisiq.parties import PartyError
@@ -194,6 +201,7 @@ def _restore(conn: Connection, lines: Iterable[str], source: str) -> Restored:
     started = False
     party_columns = {c.name for c in PARTY.c} - {"id"}
     recorded_parties: RecordedParties | None = None
+    register_read: list[tuple[str, dict[str, Any]]] = []  # as read, for the checkpoint's digest
     for number, raw in enumerate(lines, start=1):
         where = f"{source} line {number}"
         if not raw.strip():
@@ -221,10 +229,9 @@ def _restore(conn: Connection, lines: Iterable[str], source: str) -> Restored:
         if not isinstance(body, dict):
             raise RestoreError(f"{where}: not a line of a fisiq jsonl export")
         if kind == "checkpoint":
-            entries, head_hash = body.get("entries"), body.get("head")
-            if not isinstance(entries, int) or not isinstance(head_hash, str):
-                raise RestoreError(f"{where}: a checkpoint needs entries and head")
-            checkpoint = Checkpoint(entries, head_hash)
+            checkpoint = parse_checkpoint(raw)
+            if checkpoint is None:
+                raise RestoreError(f"{where}: a checkpoint needs entries, head and, if any, register digests")
             continue
         if kind not in SECTIONS or (version == 1 and kind in BY_KIND):
             raise RestoreError(f"{where}: unknown line kind {kind!r}")
@@ -257,6 +264,7 @@ def _restore(conn: Connection, lines: Iterable[str], source: str) -> Restored:
                 if writer is not None:
                     writer.flush()  # events point at entries
                 registers = RegisterWriter(conn, expected_id - 1)
+            register_read.append((kind, body))
             try:
                 registers.add(kind, body)
             except RegisterError as exc:
@@ -265,11 +273,15 @@ def _restore(conn: Connection, lines: Iterable[str], source: str) -> Restored:
         raise RestoreError(f"{source} is empty")
     if checkpoint is None:
         raise RestoreError(f"{source} has no checkpoint line: it is incomplete (cut short?); nothing restored")
-    if checkpoint != Checkpoint(expected_id - 1, head):
+    if checkpoint.chain() != (expected_id - 1, head):
         raise RestoreError(
             f"{source}: its checkpoint says {checkpoint.entries} entries ending in {checkpoint.head[:12]}…, "
             f"the file holds {expected_id - 1} ending in {head[:12]}…; nothing restored"
         )
+    if checkpoint.registers is not None and checkpoint.registers != register_marks(register_read):
+        changed = sorted({m[0] for m in set(checkpoint.registers) ^ set(register_marks(register_read))})
+        raise RestoreError(f"{source}: its {', '.join(changed)} lines are not those its checkpoint's digest "
+                           "was made of (edited after the export?); nothing restored")
     if writer is not None:
         writer.flush()
     if registers is not None:

@@ -31,7 +31,7 @@ def verify(
     """
     from fisiq import db
     from fisiq import ledger as books
-    from fisiq.checkpoint import extends_checkpoint
+    from fisiq.checkpoint import extends_checkpoint, registers_since
     from fisiq.commitments_db import disagreement as commitment_disagreement
     from fisiq.entries import ChainProblem
     from fisiq.export import read_checkpoint
@@ -50,6 +50,9 @@ def verify(
                 problem = ChainProblem(head_id + 1 if head_id < mark.entries else mark.entries, broken)
         if problem is not None:
             failure = (f"entry {problem.entry_id}", problem.entry_id, None, None, problem.message)
+        elif mark is not None and mark.registers is not None and (
+                changed := registers_since(conn, mark.registers)) is not None:
+            failure = ("the registers", None, None, None, changed)
         elif (loan_problem := disagreement(conn)) is not None:
             failure = (f"loan {loan_problem[0]}", None, loan_problem[0], None, loan_problem[1])
         elif (pledge_problem := commitment_disagreement(conn)) is not None:
@@ -71,4 +74,6 @@ def verify(
         typer.echo(f"OK: {head_id} entries, chain head {head_hash}; every entry balances, the books sum to zero, "
                    "every loan and commitment agrees with its entries.")
         if mark is not None:
-            typer.echo(f"The ledger extends the checkpoint of {checkpoint} ({mark.entries} entries, head {mark.head}).")
+            registers = "" if mark.registers is None else ", and still holds the register rows it counted"
+            typer.echo(f"The ledger extends the checkpoint of {checkpoint} ({mark.entries} entries, head {mark.head})"
+                       f"{registers}.")
