@@ -543,37 +543,48 @@ def commitment_history(conn: Connection, commitment_id: int) -> tuple[Commitment
 
 def disagreement(conn: Connection) -> tuple[int, str] | None:
     """The first commitment whose events break invariant 5 or differ from its entries'
-    balances, as (commitment id, what is wrong); None when all agree (`fisiq audit verify`)."""
+    balances, or whose events do not replay (see `_replay_problem`), as (commitment id, what
+    is wrong); None when all agree (`fisiq audit verify`). Each table is read once."""
     stray = stray_link(conn, COMMITMENT, EVENT, "commitment_id")
     if stray is not None:
         return stray
-    reversed_ids = reversals(conn)
-    events = _events(conn)
-    books: dict[tuple[str, str], Decimal] = {}
-    query = (
-        select(ENTRY.c.link, ACCOUNT.c.name, func.sum(POSTING.c.amount).label("total"))
-        .join(POSTING, POSTING.c.entry_id == ENTRY.c.id).join(ACCOUNT, ACCOUNT.c.id == POSTING.c.account_id)
-        .where(ENTRY.c.link.like("commitment:%"), POSTING.c.currency == CUR)
-        .group_by(ENTRY.c.link, ACCOUNT.c.name)
-    )
-    for row in conn.execute(query):
-        books[(row.link, row.name)] = from_minor(int(row.total), CUR)
-    for row in conn.execute(select(COMMITMENT.c.id, COMMITMENT.c.instrument).order_by(COMMITMENT.c.id)):
+    names = party_names(conn)
+    reversed_by = {int(r.reverses): int(r.id) for r in conn.execute(
+        select(ENTRY.c.id, ENTRY.c.reverses).where(ENTRY.c.reverses.is_not(None)))}
+    entries = _posted(conn, names)
+    books: dict[tuple[str, str], Decimal] = defaultdict(lambda: Decimal("0.00"))
+    by_link: dict[str, list[int]] = defaultdict(list)
+    for entry_id, posted in entries.items():
+        by_link[posted.link].append(entry_id)
+        for account, amount, currency, _ in posted.legs:
+            if currency == CUR:
+                books[(posted.link, account)] += amount
+    events: dict[int, list[Any]] = defaultdict(list)
+    for row in conn.execute(select(EVENT).order_by(EVENT.c.id)):
+        events[row.commitment_id].append(row)
+    commitments = list(conn.execute(
+        select(COMMITMENT.c.id, COMMITMENT.c.party_id, COMMITMENT.c.instrument).order_by(COMMITMENT.c.id)))
+    for c in commitments:
         try:
-            state = rules.fold(events.get(row.id, []), reversed_ids)
+            state = rules.fold([_event_of(r) for r in events.get(c.id, [])], reversed_by)
         except CommitmentError as exc:
-            return row.id, f"its events no longer make a commitment ({exc})"
+            return c.id, f"its events no longer make a commitment ({exc})"
         if state is not None and not state.holds():
-            return row.id, (f"its events break invariant 5: paid {state.paid}, signed {state.signed}, "
-                            f"cancelled {state.cancelled} {CUR}")
-        link = rules.link_of(row.id)
-        for account, want in rules.balances_by_events(state, row.instrument).items():
+            return c.id, (f"its events break invariant 5: paid {state.paid}, signed {state.signed}, "
+                          f"cancelled {state.cancelled} {CUR}")
+        link = rules.link_of(c.id)
+        for account, want in rules.balances_by_events(state, c.instrument).items():
             have = books.get((link, account), Decimal("0.00"))
             if have != want:
-                return row.id, (f"its balance on {account} is {want} {CUR} by its events but {have} {CUR} "
-                                f"in its entries (link {link})")
+                return c.id, (f"its balance on {account} is {want} {CUR} by its events but {have} {CUR} "
+                              f"in its entries (link {link})")
     # What the sums cannot see: each event against the rules and against its own entry.
-    return _replay_problem(conn)
+    for c in commitments:
+        problem = _replay_problem(c.id, names.get(c.party_id, f"party {c.party_id}"), c.instrument,
+                                  events.get(c.id, []), reversed_by, entries, by_link.get(rules.link_of(c.id), []))
+        if problem is not None:
+            return c.id, problem
+    return None
 
 
 _Leg = tuple[str, Decimal, str, str | None]  # account, amount, currency, party name
@@ -581,57 +592,51 @@ _Leg = tuple[str, Decimal, str, str | None]  # account, amount, currency, party 
 
 @dataclass(frozen=True)
 class _Posted:
-    """What an entry linked to a commitment holds, as the replay compares it."""
+    """What an entry linked to a commitment holds, as the audit compares it."""
 
     link: str
     kind: str
     memo: str
-    ref: str | None
     reverses: int | None
     legs: list[_Leg]
 
 
-def _replay_problem(conn: Connection) -> tuple[int, str] | None:
-    """The first commitment event its command would not have recorded so, replayed with the
-    events that counted when it was recorded: refused by the rules (out of order, a pipeline
-    stage after the signing, an amount not above zero, a cancellation without reason), a
-    cancellation releasing other than the signed, unpaid rest, or an entry other than the
-    event's own (amount, party, instrument account, reference), or none where it posts one.
-    Then an entry linked to the commitment that none of its events posted.
-
-    Events are not hashed; this is what proves them, as `loans_db.event_problem` does loans'.
-    """
-    names = party_names(conn)
-    reversed_by = {int(r.reverses): int(r.id) for r in conn.execute(
-        select(ENTRY.c.id, ENTRY.c.reverses).where(ENTRY.c.reverses.is_not(None)))}
+def _posted(conn: Connection, names: dict[int, str]) -> dict[int, _Posted]:
+    """Every entry linked to a commitment, with its postings (parties by name)."""
     entries: dict[int, _Posted] = {}
-    query = (select(ENTRY.c.id, ENTRY.c.link, ENTRY.c.kind, ENTRY.c.memo, ENTRY.c.ref, ENTRY.c.reverses, ACCOUNT.c.name,
+    query = (select(ENTRY.c.id, ENTRY.c.link, ENTRY.c.kind, ENTRY.c.memo, ENTRY.c.reverses, ACCOUNT.c.name,
                     POSTING.c.amount, POSTING.c.currency, POSTING.c.party_id)
              .join(POSTING, POSTING.c.entry_id == ENTRY.c.id).join(ACCOUNT, ACCOUNT.c.id == POSTING.c.account_id)
              .where(ENTRY.c.link.like("commitment:%")).order_by(ENTRY.c.id, POSTING.c.line))
     for r in conn.execute(query):
-        legs = entries.setdefault(r.id, _Posted(r.link, r.kind, r.memo, r.ref, r.reverses, [])).legs
+        legs = entries.setdefault(r.id, _Posted(r.link, r.kind, r.memo, r.reverses, [])).legs
         legs.append((r.name, from_minor(int(r.amount), r.currency), r.currency,
                      None if r.party_id is None else names.get(r.party_id)))
-    by_link: dict[str, list[int]] = defaultdict(list)
-    for entry_id, posted in entries.items():
-        by_link[posted.link].append(entry_id)
-    events: dict[int, list[Any]] = defaultdict(list)
-    for row in conn.execute(select(EVENT).order_by(EVENT.c.id)):
-        events[row.commitment_id].append(row)
-    for c in conn.execute(select(COMMITMENT.c.id, COMMITMENT.c.party_id, COMMITMENT.c.instrument).order_by(COMMITMENT.c.id)):
-        rows = events.get(c.id, [])
-        if not rows:
-            return c.id, "it has no events (a command records a commitment with its first event)"
-        party = names.get(c.party_id, f"party {c.party_id}")
-        for i, row in enumerate(rows):
-            problem = _event_problem(c.id, party, c.instrument, rows[:i], row, reversed_by, entries)
-            if problem is not None:
-                return c.id, f"its {row.kind} event {row.id} of {as_date(row.date)} {problem}"
-        own = {r.entry_id for r in rows if r.entry_id is not None}
-        for entry_id in by_link.get(rules.link_of(c.id), []):
-            if entry_id not in own and entries[entry_id].reverses not in own:
-                return c.id, f"entry {entry_id} is linked {rules.link_of(c.id)}, but none of its events posted it"
+    return entries
+
+
+def _replay_problem(commitment_id: int, party: str, instrument: str, rows: Sequence[Any], reversed_by: dict[int, int],
+                    entries: dict[int, _Posted], linked: Sequence[int]) -> str | None:
+    """The first of a commitment's events its command would not have recorded so, replayed
+    with the events that counted when it was recorded: refused by the rules (out of order, a
+    pipeline stage after the signing, an amount not above zero, a cancellation without
+    reason), a cancellation releasing other than the signed, unpaid rest, or an entry other
+    than the event's own (amount, party, instrument account, memo), or none where it posts one.
+    Then an entry linked to the commitment (`linked`) that none of its events posted.
+
+    Events are not hashed; this is what proves them, as `loans_db.event_problem` does loans'.
+    (That an event's reference and date are its entry's, `stray_link` has checked.)
+    """
+    if not rows:
+        return "it has no events (a command records a commitment with its first event)"
+    for i, row in enumerate(rows):
+        problem = _event_problem(commitment_id, party, instrument, rows[:i], row, reversed_by, entries)
+        if problem is not None:
+            return f"its {row.kind} event {row.id} of {as_date(row.date)} {problem}"
+    own = {r.entry_id for r in rows if r.entry_id is not None}
+    for entry_id in linked:
+        if entry_id not in own and entries[entry_id].reverses not in own:
+            return f"entry {entry_id} is linked {rules.link_of(commitment_id)}, but none of its events posted it"
     return None
 
 
@@ -666,10 +671,9 @@ def _event_problem(commitment_id: int, party: str, instrument: str, earlier: Seq
     [draft] = drafts
     posted = entries[event.entry_id]
     want = sorted(((p.account, p.amount, p.currency, p.party) for p in draft.postings), key=repr)
-    if (posted.kind, posted.memo, posted.ref, sorted(posted.legs, key=repr)) != (draft.kind, draft.memo, draft.ref, want):
-        return (f"is {to_str(event.amount or Decimal(0), CUR)} {CUR} for {party} ({instrument}"
-                f"{', ref ' + repr(event.ref) if event.ref else ''}), but its entry {event.entry_id} "
-                f"is a {posted.kind} {posted.memo!r}{', ref ' + repr(posted.ref) if posted.ref else ''}: "
+    if (posted.kind, posted.memo, sorted(posted.legs, key=repr)) != (draft.kind, draft.memo, want):
+        return (f"is {to_str(event.amount or Decimal(0), CUR)} {CUR} for {party} ({instrument}), but its entry "
+                f"{event.entry_id} is a {posted.kind} {posted.memo!r}: "
                 + "; ".join(f"{a} {amount} {cur}{' ' + who if who else ''}" for a, amount, cur, who in posted.legs))
     return None
 
