@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, select
 
 from fisiq.entries import GENESIS_HASH
+from fisiq.export import RegisterMark
 from fisiq.ledger import ENTRY, chain_head
 
 
@@ -30,19 +31,19 @@ def extends_checkpoint(conn: Connection, count: int, head_hash: str) -> str | No
     return None
 
 
-def registers_since(conn: Connection, marks: tuple[tuple[str, int, str], ...]) -> str | None:
+def registers_since(conn: Connection, marks: tuple[RegisterMark, ...]) -> str | None:
     """None when each register still begins with the rows a checkpoint counted, unchanged
     (the digest of their export lines is the same); otherwise the first problem."""
-    from fisiq.export import register_marks
+    from fisiq.export import RegisterDigests
     from fisiq.registers import register_lines
 
     left = {kind: rows for kind, rows, _ in marks}
-    kept: list[tuple[str, dict[str, object]]] = []
+    digests = RegisterDigests()
     for kind, row in register_lines(conn):
-        if left.get(kind, 0) > 0:
-            kept.append((kind, row))
+        if left.get(kind, 0) > 0:  # rows added since the checkpoint do not count
+            digests.add(kind, row)
             left[kind] -= 1
-    now = {kind: (rows, digest) for kind, rows, digest in register_marks(kept)}
+    now = {kind: (rows, digest) for kind, rows, digest in digests.marks()}
     for kind, rows, digest in marks:
         have, found = now.get(kind, (0, ""))
         if have < rows:

@@ -83,17 +83,31 @@ def register_line(kind: str, row: Mapping[str, object]) -> str:
     return _json({kind: dict(row)})
 
 
-def register_marks(lines: Iterable[tuple[str, Mapping[str, object]]]) -> tuple[RegisterMark, ...]:
-    """Per register kind, in REGISTERS order: its rows and the SHA-256 of their lines, each
-    followed by a newline (every kind is listed; no rows gives the digest of nothing)."""
-    from fisiq.registers import REGISTERS
+class RegisterDigests:
+    """Per register kind, its rows and the SHA-256 of their lines (each followed by a
+    newline), fed one row at a time: what a whole jsonl export's checkpoint records."""
 
-    digests = {reg.kind: hashlib.sha256() for reg in REGISTERS}
-    counts = dict.fromkeys(digests, 0)
+    def __init__(self) -> None:
+        from fisiq.registers import REGISTERS
+
+        self._digests = {reg.kind: hashlib.sha256() for reg in REGISTERS}
+        self._rows = dict.fromkeys(self._digests, 0)
+
+    def add(self, kind: str, row: Mapping[str, object]) -> None:
+        self._digests[kind].update((register_line(kind, row) + "\n").encode("utf-8"))
+        self._rows[kind] += 1
+
+    def marks(self) -> tuple[RegisterMark, ...]:
+        """Every kind, in REGISTERS order (no rows gives the digest of nothing)."""
+        return tuple((kind, self._rows[kind], digest.hexdigest()) for kind, digest in self._digests.items())
+
+
+def register_marks(lines: Iterable[tuple[str, Mapping[str, object]]]) -> tuple[RegisterMark, ...]:
+    """The checkpoint's marks of these register lines (see `RegisterDigests`)."""
+    digests = RegisterDigests()
     for kind, row in lines:
-        digests[kind].update((register_line(kind, row) + "\n").encode("utf-8"))
-        counts[kind] += 1
-    return tuple((kind, counts[kind], digest.hexdigest()) for kind, digest in digests.items())
+        digests.add(kind, row)
+    return digests.marks()
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,12 +146,12 @@ def parse_checkpoint(line: str) -> Checkpoint | None:
                 and isinstance(head, str) and re.fullmatch(r"[0-9a-f]{64}", head):
             if "registers" not in doc:
                 return Checkpoint(entries, head)
-            marks = _register_marks(doc["registers"])
+            marks = _parse_register_marks(doc["registers"])
             return None if marks is None else Checkpoint(entries, head, marks)
     return None
 
 
-def _register_marks(doc: object) -> tuple[RegisterMark, ...] | None:
+def _parse_register_marks(doc: object) -> tuple[RegisterMark, ...] | None:
     if not isinstance(doc, dict):
         return None
     marks = []

@@ -44,8 +44,8 @@ from fisiq.export import (
     JOURNAL_VERSION,
     JOURNAL_VERSIONS,
     Checkpoint,
+    RegisterDigests,
     parse_checkpoint,
-    register_marks,
 )
 from fisiq.ledger import ACCOUNT, ENTRY, PARTY, POSTING, account_ids, chain_head
 from fisiq.money import MoneyError, parse_amount, to_minor
@@ -86,6 +86,7 @@ def party_rows(conn: Connection) -> list[dict[str, object]]:
     return out
 
 
+_POSTING_FIELDS = {"account", "party", "amount", "currency"}
 _ENTRY_FIELDS = {"id", "date", "memo", "kind", "ref", "link", "reverses", "recorded_by", "recorded_at", "prev_hash",
                  "hash", "postings"}
 
@@ -97,9 +98,9 @@ def _entry(doc: Any, where: str) -> RecordedEntry:
     try:
         postings = []
         for p in doc["postings"]:
-            if isinstance(p, dict) and set(p) - {"account", "party", "amount", "currency"}:
-                raise RestoreError(f"{where}: posting fields {sorted(set(p) - {'account', 'party', 'amount', 'currency'})} "
-                                   "are unknown to this fisiq")
+            unknown = sorted(set(p) - _POSTING_FIELDS) if isinstance(p, dict) else []
+            if unknown:
+                raise RestoreError(f"{where}: posting fields {unknown} are unknown to this fisiq")
             currency = p["currency"]
             postings.append(Posting(p["account"], parse_amount(p["amount"], currency), currency, p["party"]))
         entry = RecordedEntry(
@@ -201,7 +202,7 @@ def _restore(conn: Connection, lines: Iterable[str], source: str) -> Restored:
     started = False
     party_columns = {c.name for c in PARTY.c} - {"id"}
     recorded_parties: RecordedParties | None = None
-    register_read: list[tuple[str, dict[str, Any]]] = []  # as read, for the checkpoint's digest
+    register_digests = RegisterDigests()  # of the lines as read, for the checkpoint's
     for number, raw in enumerate(lines, start=1):
         where = f"{source} line {number}"
         if not raw.strip():
@@ -264,7 +265,7 @@ def _restore(conn: Connection, lines: Iterable[str], source: str) -> Restored:
                 if writer is not None:
                     writer.flush()  # events point at entries
                 registers = RegisterWriter(conn, expected_id - 1)
-            register_read.append((kind, body))
+            register_digests.add(kind, body)
             try:
                 registers.add(kind, body)
             except RegisterError as exc:
@@ -278,10 +279,13 @@ def _restore(conn: Connection, lines: Iterable[str], source: str) -> Restored:
             f"{source}: its checkpoint says {checkpoint.entries} entries ending in {checkpoint.head[:12]}…, "
             f"the file holds {expected_id - 1} ending in {head[:12]}…; nothing restored"
         )
-    if checkpoint.registers is not None and checkpoint.registers != register_marks(register_read):
-        changed = sorted({m[0] for m in set(checkpoint.registers) ^ set(register_marks(register_read))})
-        raise RestoreError(f"{source}: its {', '.join(changed)} lines are not those its checkpoint's digest "
-                           "was made of (edited after the export?); nothing restored")
+    if checkpoint.registers is not None:
+        recorded = {kind: (rows, digest) for kind, rows, digest in checkpoint.registers}
+        changed = [kind for kind, rows, digest in register_digests.marks() if recorded.get(kind) != (rows, digest)]
+        changed += sorted(set(recorded) - {kind for kind, _, _ in register_digests.marks()})
+        if changed:
+            raise RestoreError(f"{source}: its {', '.join(changed)} lines are not those its checkpoint's digest "
+                               "was made of (edited after the export?); nothing restored")
     if writer is not None:
         writer.flush()
     if registers is not None:
