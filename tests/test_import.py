@@ -93,6 +93,36 @@ def test_every_problem_is_named_by_row_and_column_and_nothing_is_written(parties
     assert head(fisiq) == before
 
 
+def test_a_cell_the_action_does_not_use_is_refused_not_ignored(parties: Run, tmp_path: Path) -> None:
+    """An unquoted decimal comma splits an amount into two cells; each other stray cell could
+    be a mistake the administrator believes was recorded (a partial cancellation, a payer)."""
+    fisiq = parties
+    text = "\n".join([
+        HEADER,
+        "c1,2019-01-01,add,,FEX,signed,,,1000,50,",  # row 2: 1000,50 unquoted
+        "c2,2019-01-02,add,,FEX,signed,,member,2000.00,,",  # row 3: category is for targets
+        "c3,2019-01-03,pay,c2,Caisse Exemple,,debt,,500.00,,",  # row 4: party and instrument
+        "c4,2019-01-04,cancel,c2,,,,,500.00,retrait partiel,",  # row 5: a cancel takes no amount
+        "c5,2019-01-05,target,,FEX,,,member,50000,,",  # row 6: party
+        "c6,2019-01-06,add,,Caisse Exemple,prospect,debt,,10.00,,a source is fine on any row",
+    ]) + "\n"
+    before = head(fisiq)
+    result = fisiq("import", write(tmp_path, text))
+    assert result.exit_code == 1
+    problems = [line.split(": ", 1)[1] for line in result.stderr.splitlines()[:-1]]
+    assert problems == [
+        "row 2, column reason: an add row does not use reason; leave it empty "
+        "(a decimal comma splits an unquoted amount in two: write 1000.50)",
+        "row 3, column category: an add row does not use category; leave it empty",
+        "row 4, column party: a pay row does not use party; leave it empty",
+        "row 4, column instrument: a pay row does not use instrument; leave it empty",
+        "row 5, column amount: a cancel row does not use amount; leave it empty "
+        "(a cancellation releases the whole unpaid rest)",
+        "row 6, column party: a target row does not use party; leave it empty",
+    ]
+    assert head(fisiq) == before
+
+
 def test_same_ref_with_other_content_is_refused(parties: Run, tmp_path: Path) -> None:
     fisiq = parties
     ok(fisiq("import", write(tmp_path, f"{HEADER}\nr1,2019-01-01,add,,FEX,signed,,,100,,\n")))
@@ -121,6 +151,10 @@ def test_bom_crlf_quoted_newlines_and_comments(parties: Run, tmp_path: Path) -> 
         (b"ref,date,action,ref\n", "appears twice"),
         (b"", "is empty"),
         (b"ref,date,action\nx,2019-01-01,add,1,2,3\n", "cells but the header names 3"),
+        (b"ref,date,,action\nx,2019-01-01,debt,add\n", "row 2 has a value in column 3, which the header leaves unnamed"),
+        # What a French-Canadian spreadsheet saves as "CSV" by default.
+        (b"ref;date;action\nx;2019-01-01;add\n", "seems separated by semicolons"),
+        (b"ref\tdate\taction\nx\t2019-01-01\tadd\n", "seems separated by tabs"),
     ],
 )
 def test_unreadable_files_are_refused_in_one_line(fisiq: Run, tmp_path: Path, data: bytes, fragment: str) -> None:

@@ -37,6 +37,23 @@ def test_accepted_amounts(text: str, currency: str, expected: Decimal) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("1000,50", "(decimals follow a point: write 1000.50)"),
+        ("1 000,50", "(decimals follow a point: write 1000.50)"),
+        ("-12 345,5", "(decimals follow a point: write -12345.5)"),
+        ("1\u00a0000,50", "has non-ASCII characters; use the digits 0-9 (write 1000.50)"),
+        ("1\u202f000,50", "has non-ASCII characters; use the digits 0-9 (write 1000.50)"),
+        ("1,000", "(no grouping commas; write 1000.00)"),  # three digits: a grouping, not decimals
+    ],
+)
+def test_a_french_style_amount_is_refused_saying_how_to_write_it(text: str, hint: str) -> None:
+    with pytest.raises(MoneyError) as refused:
+        parse_amount(text, "CAD")
+    assert str(refused.value).endswith(hint)
+
+
+@pytest.mark.parametrize(
     ("text", "currency", "fragment"),
     [
         ("NaN", "CAD", "NaN"),

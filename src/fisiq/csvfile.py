@@ -3,7 +3,8 @@
 UTF-8 (a byte order mark is accepted), LF or CRLF line endings, quoted fields may hold commas
 and line breaks. A row whose first cell starts with `#` is a comment, for a reader. Refused,
 with the row: bytes that are not UTF-8, an unclosed quote, a header missing a required column
-or naming an unknown or repeated one, a row with more cells than the header.
+or naming an unknown or repeated one, a row with more cells than the header or with a value
+under a column the header leaves unnamed.
 
 Rows are numbered as a spreadsheet shows them: the header is row 1 (comment rows count too).
 """
@@ -88,6 +89,10 @@ def parse_csv(text: str, name: str, *, allowed: Sequence[str], required: Sequenc
                 if extra:
                     raise CsvError(f"{name}: row {number} has {len(cells)} cells but the header names {len(header)}")
             padded = [*cells, *[""] * (len(header) - len(cells))]
+            unnamed = [i for i, col in enumerate(header) if not col and padded[i].strip()]
+            if unnamed:
+                raise CsvError(f"{name}: row {number} has a value in column {unnamed[0] + 1}, "
+                               "which the header leaves unnamed")
             rows.append(CsvRow(number, {col: padded[i].strip() for i, col in enumerate(header) if col}))
     except csv.Error as exc:
         hint = " (a quote \" is opened but never closed)" if "unexpected end" in str(exc) or "EOF" in str(exc) else ""
@@ -106,7 +111,11 @@ def _check_header(header: list[str], name: str, number: int, allowed: Sequence[s
             raise CsvError(f"{name}: row {number}: column {col!r} appears twice in the header")
         seen.add(col)
         if col not in allowed:
-            raise CsvError(f"{name}: row {number}: unknown column {col!r}; the columns are {', '.join(allowed)}")
+            separator = next((f" (the file seems separated by {word}: save it as CSV with commas)"
+                              for sep, word in ((";", "semicolons"), ("\t", "tabs")) if sep in col), "")
+            raise CsvError(
+                f"{name}: row {number}: unknown column {col!r}; the columns are {', '.join(allowed)}{separator}"
+            )
     missing = [c for c in required if c not in seen]
     if missing:
         raise CsvError(f"{name}: the header lacks the column(s) {', '.join(missing)}")

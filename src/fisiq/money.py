@@ -39,6 +39,10 @@ MAX_MINOR = 10**15 - 1  # 9,999,999,999,999.99 CAD
 
 _AMOUNT = re.compile(r"^([+-]?)([0-9]+)(?:\.([0-9]+))?$")
 _GROUPED_EN = re.compile(r"^([+-]?)([0-9]{1,3}(?:,[0-9]{3})+)(?:\.([0-9]+))?$")
+# How French-speaking users write 1000.50 (spaces, no-break or thin, group the thousands): only
+# recognised to say how fisiq wants it, never read as an amount.
+_FRENCH_SPACES = re.compile("[ \u00a0\u202f]")
+_FRENCH_DECIMAL = re.compile("^([+-]?[0-9]{1,3}(?:[ \u00a0\u202f]?[0-9]{3})*),([0-9]{1,2})$")
 
 
 class MoneyError(FisiqError):
@@ -73,6 +77,14 @@ def quantize(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(quantum(currency), rounding=ROUND_HALF_EVEN)
 
 
+def _french_decimal(raw: str) -> str | None:
+    """`raw` written as fisiq reads it, if it is an amount in the French style ("1 000,50")."""
+    match = _FRENCH_DECIMAL.match(raw)
+    if match is None:
+        return None
+    return f"{_FRENCH_SPACES.sub('', match[1])}.{match[2]}"
+
+
 def parse_amount(text: str, currency: str = DEFAULT_CURRENCY, *, allow_grouping: bool = False) -> Decimal:
     """Parse an amount a person typed: ASCII digits, an optional sign and decimal point.
 
@@ -84,14 +96,18 @@ def parse_amount(text: str, currency: str = DEFAULT_CURRENCY, *, allow_grouping:
     raw = text.strip()
     if not raw:
         raise MoneyError("amount is empty")
+    written_with_point = _french_decimal(raw)
     if not raw.isascii():
-        raise MoneyError(f"amount {text!r} has non-ASCII characters; use the digits 0-9")
+        hint = f" (write {written_with_point})" if written_with_point else ""
+        raise MoneyError(f"amount {text!r} has non-ASCII characters; use the digits 0-9{hint}")
     match = _AMOUNT.match(raw)
     if match is None and allow_grouping:
         match = _GROUPED_EN.match(raw)
     if match is None:
         hint = ""
-        if "," in raw:
+        if written_with_point:
+            hint = f" (decimals follow a point: write {written_with_point})"
+        elif "," in raw:
             hint = " (no grouping commas; write 1000.00)"
         elif raw.lower().lstrip("+-") in {"nan", "snan", "inf", "infinity"}:
             hint = " (NaN and Infinity are not amounts)"

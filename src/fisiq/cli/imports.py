@@ -28,6 +28,33 @@ COLUMNS = ("ref", "date", "action", "commitment", "party", "stage", "instrument"
            "reason", "source")
 REQUIRED = ("ref", "date", "action")
 PROGRESS_THRESHOLD = 500  # rows; a progress bar below that would only flicker
+COMMON = ("ref", "date", "action", "source")
+# What each action reads besides COMMON, and of that what it needs. A cell in any other column
+# is refused rather than ignored: "1000,50" unquoted is two cells, amount 1000 and a stray 50,
+# and a cancel row's amount would otherwise read as a partial cancellation.
+USES = {
+    "add": ("party", "stage", "instrument", "amount"), "agree": ("commitment", "amount"),
+    "sign": ("commitment", "amount"), "pay": ("commitment", "amount"), "cancel": ("commitment", "reason"),
+    "target": ("category", "amount"),
+}
+NEEDS = {
+    "add": ("party", "stage", "amount"), "agree": ("commitment",), "sign": ("commitment",),
+    "pay": ("commitment", "amount"), "cancel": ("commitment", "reason"), "target": ("category", "amount"),
+}
+
+
+def _an(action: str) -> str:
+    return f"{'an' if action[0] in 'aeiou' else 'a'} {action}"
+
+
+def _unused(action: str, column: str, row: CsvRow) -> str:
+    message = f"{_an(action)} row does not use {column}; leave it empty"
+    if action == "cancel" and column == "amount":
+        return f"{message} (a cancellation releases the whole unpaid rest)"
+    after_amount = COLUMNS.index(column) == COLUMNS.index("amount") + 1
+    if after_amount and row.get("amount") and row.get(column).isdigit():
+        return f"{message} (a decimal comma splits an unquoted amount in two: write {row.get('amount')}.{row.get(column)})"
+    return message
 
 
 def parse_rows(rows: tuple[CsvRow, ...]) -> tuple[list[Op], list[CsvProblem]]:
@@ -81,13 +108,12 @@ def parse_rows(rows: tuple[CsvRow, ...]) -> tuple[list[Op], list[CsvProblem]]:
                 commitment = int(commitment_text[1:])
             else:
                 bad.append(CsvProblem(row.number, "commitment", f"{commitment_text!r}: write #N or the commitment's ref"))
-        needs = {
-            "add": ("party", "stage", "amount"), "pay": ("commitment", "amount"), "sign": ("commitment",),
-            "agree": ("commitment",), "cancel": ("commitment", "reason"), "target": ("category", "amount"),
-        }.get(action, ())
-        for column in needs:
+        for column in NEEDS.get(action, ()):
             if not row.get(column):
-                bad.append(CsvProblem(row.number, column, f"a {action} row needs a {column}"))
+                bad.append(CsvProblem(row.number, column, f"{_an(action)} row needs a {column}"))
+        if action in USES:
+            bad += [CsvProblem(row.number, column, _unused(action, column, row)) for column in COLUMNS
+                    if row.get(column) and column not in (*COMMON, *USES[action])]
         if bad:
             problems.extend(bad)
             continue
