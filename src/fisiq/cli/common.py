@@ -61,11 +61,11 @@ def ledger(ctx: typer.Context) -> Iterator[Engine]:
 
 
 def stdout_console() -> Console:
-    from rich.console import Console
+    from fisiq.cli.console import WholeTablesConsole
 
-    # Not a terminal (a pipe, a test): wide enough that tables keep their columns.
+    # Not a terminal (a pipe, a test): wide enough that most tables keep their columns.
     width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "120"))
-    return Console(width=width, highlight=False)
+    return WholeTablesConsole(width=width, highlight=False)
 
 
 def print_json(doc: Any) -> None:
@@ -249,6 +249,11 @@ class FisiqGroup(TyperGroup):
                 raise
             typer.echo(f"error: {message}", err=True)
             raise typer.Exit(EXIT_REFUSED) from None
+
+
+# Amount arguments may be typed negative ("-5"): let them reach fisiq's own refusal (exit 1)
+# instead of click's "no such option" (exit 2).
+AMOUNT_COMMAND = {"ignore_unknown_options": True}
 
 
 def sub_app(help_text: str) -> typer.Typer:

@@ -1,0 +1,35 @@
+"""The console commands print to: rich's, except that a table is never cut.
+
+A table wider than the console would be squeezed to fit: rich shortens its columns with
+"…", drops some, and cuts its lines at the console's edge (a figure shown as `100,000.2` for
+100,000.20, with nothing to say it is cut). How far a table can be squeezed without that is
+not something rich tells reliably, so a table that does not fit at its natural width is
+printed at that width instead: a terminal folds the longer lines, a file or a pipe keeps
+them whole.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
+
+UNLIMITED = 1_000_000
+
+
+class WholeTablesConsole(Console):
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        """As Console.print, widened for the time of a table that would not fit."""
+        options = self.options.update_width(UNLIMITED)
+        need = max((Measurement.get(self, options, o).maximum for o in objects if isinstance(o, Table)), default=0)
+        if need <= self.width or "width" in kwargs:
+            super().print(*objects, **kwargs)
+            return
+        width = self.width
+        self.width = need
+        try:
+            super().print(*objects, **kwargs)
+        finally:
+            self.width = width
