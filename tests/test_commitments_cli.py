@@ -121,6 +121,17 @@ def test_refusals_write_nothing(fisiq: Run) -> None:
     assert balances_by(fisiq)[chart.COMMITMENTS_RECEIVABLE] == Decimal("300.00")  # commitment 3 only
 
 
+def test_a_negative_amount_is_fisiqs_refusal_not_an_unknown_option(fisiq: Run) -> None:
+    ok(fisiq("party", "add", "Fondation Exemple", "--kind", "foundation"))
+    ok(fisiq("commitment", "add", "Fondation Exemple", "100", "--stage", "signed", "--date", "2019-01-01"))
+    before = head(fisiq)
+    for args in (["commitment", "add", "Fondation Exemple", "-5", "--stage", "signed", "--date", "2019-01-02"],
+                 ["commitment", "pay", "1", "-5", "--date", "2019-01-02"],
+                 ["target", "set", "member", "-5", "--date", "2019-01-02"]):
+        refused(fisiq(*args), "more than zero")
+    assert head(fisiq) == before
+
+
 def test_a_payment_reversed_later_is_not_recorded_again_before_the_reversal(fisiq: Run) -> None:
     """Reversed on 04-01, a payment of 03-02 still counts until then (in the books too): a
     payment recorded again on 03-02 would count twice in between (invariant 5: paid <= signed)."""

@@ -69,7 +69,7 @@ def test_a_french_style_amount_is_refused_saying_how_to_write_it(text: str, hint
         ("1.005", "CAD", "more decimals than CAD"),
         ("", "CAD", "empty"),
         ("12.", "CAD", "not a number"),
-        ("99999999999999999999", "CAD", "storable range"),
+        ("99999999999999999999", "CAD", "amount 99999999999999999999 is beyond the storable range"),
         ("10", "cad", "upper case"),
         ("10", "US$", "unknown currency"),
         ("10", "XXX", "unknown currency"),

@@ -72,6 +72,15 @@ def test_bad_descriptions(kwargs: dict[str, Any], fragment: str) -> None:
         make_party("Un organisme", kind, **kwargs)
 
 
+def test_parties_are_listed_in_french_order_on_every_engine(fisiq: Run) -> None:
+    """Not in the database's collation: SQLite's byte order put every accented initial after Z."""
+    for name in ("Zeta", "Éco-Village", "education Plus", "Œuvre Léger", "Fondaction", "ECO Bâtir"):
+        ok(fisiq("party", "add", name, "--kind", "member"))
+    listed = json.loads(ok(fisiq("party", "list", "--json")).stdout)["parties"]
+    assert [p["name"] for p in listed] == [
+        "ECO Bâtir", "Éco-Village", "education Plus", "Fondaction", "Œuvre Léger", "Zeta"]
+
+
 def test_member_list_loads_once(fisiq: Run, tmp_path: Path) -> None:
     out = ok(fisiq("party", "import", str(MEMBERS), "--kind", "member")).stdout
     assert "Added 67 parties" in out

@@ -124,7 +124,7 @@ def parse_amount(text: str, currency: str = DEFAULT_CURRENCY, *, allow_grouping:
             f"amount {text!r} has more decimals than {currency} allows ({exponent})"
         )
     try:
-        value = Decimal(f"{sign}{whole.replace(',', '')}.{frac or '0'}")
+        value = Decimal(f"{sign}{whole.replace(',', '')}{'.' + frac if frac else ''}")
     except InvalidOperation:  # pragma: no cover - the regex admits only digits
         raise MoneyError(f"amount {text!r} is not a number") from None
     check_storable(value, currency)

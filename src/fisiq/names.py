@@ -233,6 +233,17 @@ def name_key(name: str) -> str:
     return unicodedata.normalize("NFC", _normalize(name).casefold())
 
 
+def sort_key(name: str) -> tuple[str, str]:
+    """Where `name` goes in a list, the same on every engine: as a French reader expects,
+    accents and case aside first ("Éco-Village" among the E, not after Z), then as written."""
+    base = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    return base.translate(_LIGATURES).casefold(), name
+
+
+# Letters French sorts as two, which Unicode does not decompose ("Œuvre" among the "Oe").
+_LIGATURES = str.maketrans({"Œ": "OE", "œ": "oe", "Æ": "AE", "æ": "ae"})
+
+
 def skeleton(name: str) -> str:
     """What a name looks like: Cyrillic/Greek lookalikes, fullwidth and styled letters and
     typographic quotes and dashes mapped to plain Latin/ASCII, then case folded.

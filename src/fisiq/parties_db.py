@@ -15,6 +15,7 @@ from sqlalchemy import Connection, insert, or_, select
 
 from fisiq.db import utc_now
 from fisiq.ledger import PARTY, current_user
+from fisiq.names import sort_key
 from fisiq.parties import PartyDraft, PartyError
 
 
@@ -54,10 +55,11 @@ def _row(r: object) -> PartyRow:
 
 
 def list_parties(conn: Connection, kind: str | None = None) -> list[PartyRow]:
-    query = select(PARTY).order_by(PARTY.c.name_key)
+    # Sorted here, not by the database: its order would follow the engine's collation.
+    query = select(PARTY)
     if kind is not None:
         query = query.where(PARTY.c.kind == kind)
-    return [_row(r) for r in conn.execute(query)]
+    return sorted((_row(r) for r in conn.execute(query)), key=lambda party: sort_key(party.name))
 
 
 def get_party(conn: Connection, party_id: int) -> PartyRow | None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from fisiq.cli.common import (
+    AMOUNT_COMMAND,
     LangOption,
     json_option,
     ledger,
@@ -72,7 +73,7 @@ def _say(result: OpResult, done: str, as_json: bool) -> None:
         typer.echo(f"Commitment {result.commitment_id} {done} (now {result.stage}){posted}.")
 
 
-@app.command("add")
+@app.command("add", context_settings=AMOUNT_COMMAND)
 def add(
     ctx: typer.Context,
     party: Annotated[str, typer.Argument(help="The investor's name or acronym.")],
@@ -95,7 +96,7 @@ def add(
     _say(_run(ctx, op), "recorded", as_json)
 
 
-@app.command("agree")
+@app.command("agree", context_settings=AMOUNT_COMMAND)
 def agree(
     ctx: typer.Context,
     commitment_id: Annotated[int, typer.Argument(help="The commitment's number.")],
@@ -114,7 +115,7 @@ def agree(
          "agreed in principle", as_json)
 
 
-@app.command("sign")
+@app.command("sign", context_settings=AMOUNT_COMMAND)
 def sign(
     ctx: typer.Context,
     commitment_id: Annotated[int, typer.Argument(help="The commitment's number.")],
@@ -133,7 +134,7 @@ def sign(
          "signed", as_json)
 
 
-@app.command("pay")
+@app.command("pay", context_settings=AMOUNT_COMMAND)
 def pay(
     ctx: typer.Context,
     commitment_id: Annotated[int, typer.Argument(help="The commitment's number.")],
@@ -236,7 +237,7 @@ def show(
         render_commitment(stdout_console(), doc, resolve_lang(lang))
 
 
-@targets_app.command("set")
+@targets_app.command("set", context_settings=AMOUNT_COMMAND)
 def set_target(
     ctx: typer.Context,
     category: Annotated[str, typer.Argument(help="member|labour-fund|government|other|total")],

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from fisiq.cli.common import (
+    AMOUNT_COMMAND,
     LangOption,
     fail,
     json_option,
@@ -33,9 +34,6 @@ app = sub_app(
     "Every operation posts its entries with link loan:N (see docs/loans.md)."
 )
 
-# Amount arguments may be typed negative ("-5"): let them reach fisiq's own refusal (exit 1)
-# instead of click's "no such option" (exit 2).
-AMOUNT_COMMAND = {"ignore_unknown_options": True}
 
 LoanId = Annotated[int, typer.Argument(help="The loan's number (see `fisiq loan list`).")]
 On = Annotated[str, typer.Option("--date", help="Date of the event, YYYY-MM-DD.")]
