@@ -123,6 +123,14 @@ def test_a_cell_the_action_does_not_use_is_refused_not_ignored(parties: Run, tmp
     assert head(fisiq) == before
 
 
+def test_a_party_written_with_a_typographic_apostrophe_is_pointed_to_the_recorded_one(fisiq: Run, tmp_path: Path) -> None:
+    ok(fisiq("party", "add", "L'Entraide missionnaire", "--kind", "member"))
+    result = fisiq("import", write(tmp_path, f"{HEADER}\nm1,2019-01-01,add,,L\u2019Entraide missionnaire,signed,,,10,,\n"))
+    assert result.exit_code == 1
+    assert "row 2, column party: unknown party 'L\u2019Entraide missionnaire'; " \
+           "did you mean \"L'Entraide missionnaire\"?" in result.stderr
+
+
 def test_same_ref_with_other_content_is_refused(parties: Run, tmp_path: Path) -> None:
     fisiq = parties
     ok(fisiq("import", write(tmp_path, f"{HEADER}\nr1,2019-01-01,add,,FEX,signed,,,100,,\n")))

@@ -134,6 +134,18 @@ def account_ids(conn: Connection) -> dict[str, int]:
 # --- parties -----------------------------------------------------------------------------
 
 
+def unknown_party(conn: Connection, name: str, hint: str = "see `fisiq party list`") -> str:
+    """What to say of a name no party has: the party it looks like, if one does (a typographic
+    apostrophe or a Cyrillic letter where the recorded name has a plain one)."""
+    from fisiq.names import lookalike_of
+
+    names = conn.execute(select(T.PARTY.c.name)).scalars()
+    similar = lookalike_of(name, names)
+    if similar is not None:
+        return f"unknown party {name!r}; did you mean {similar!r}? ({hint})"
+    return f"unknown party {name!r} ({hint})"
+
+
 def find_party_id(conn: Connection, name_or_acronym: str) -> int | None:
     """A party's id by its name (after normalization) or its acronym, or None."""
     from fisiq.names import name_key
@@ -208,7 +220,7 @@ def _resolve_parties(conn: Connection, drafts: Sequence[EntryDraft]) -> tuple[di
     for name in typed:  # in the order the drafts name them, so the first unknown is reported
         found = by_name.get(keys[name], by_acronym.get(keys[name]))
         if found is None:
-            raise LedgerError(f"unknown party {name!r} (see `fisiq party list`)")
+            raise LedgerError(unknown_party(conn, name))
         ids[name] = found[0]
         if found[1] != name:
             renamed[name] = found[1]

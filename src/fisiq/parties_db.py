@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, insert, or_, select
 
 from fisiq.db import utc_now
-from fisiq.ledger import PARTY, current_user
+from fisiq.ledger import PARTY, current_user, unknown_party
 from fisiq.names import sort_key
 from fisiq.parties import PartyDraft, PartyError
 
@@ -78,7 +78,7 @@ def find_party(conn: Connection, name_or_acronym: str) -> PartyRow | None:
 def require_party(conn: Connection, name_or_acronym: str) -> PartyRow:
     party = find_party(conn, name_or_acronym)
     if party is None:
-        raise PartyError(f"unknown party {name_or_acronym!r} (see `fisiq party list`; add it with `fisiq party add`)")
+        raise PartyError(unknown_party(conn, name_or_acronym, "see `fisiq party list`; add it with `fisiq party add`"))
     return party
 
 
