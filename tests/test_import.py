@@ -131,6 +131,13 @@ def test_a_party_written_with_a_typographic_apostrophe_is_pointed_to_the_recorde
            "did you mean \"L'Entraide missionnaire\"?" in result.stderr
 
 
+def test_a_payment_before_its_commitment_says_to_move_the_add_row(parties: Run, tmp_path: Path) -> None:
+    text = f"{HEADER}\no1-p,2019-01-02,pay,o1,,,,,10.00,,\no1,2019-01-01,add,,FEX,signed,,,100.00,,\n"
+    result = parties("import", write(tmp_path, text))
+    assert result.exit_code == 1
+    assert "row 2, column commitment: commitment 'o1' is added further down; rows apply in order" in result.stderr
+
+
 def test_same_ref_with_other_content_is_refused(parties: Run, tmp_path: Path) -> None:
     fisiq = parties
     ok(fisiq("import", write(tmp_path, f"{HEADER}\nr1,2019-01-01,add,,FEX,signed,,,100,,\n")))

@@ -181,7 +181,7 @@ def _recorded_refs(conn: Connection, refs: Iterable[str]) -> set[str]:
 class _Batch:
     """The checks of a batch of operations, against the ledger and against each other."""
 
-    def __init__(self, conn: Connection, refs: Iterable[str] = ()) -> None:
+    def __init__(self, conn: Connection, refs: Iterable[str] = (), added_at: dict[str, int] | None = None) -> None:
         self.conn = conn
         self.recorded_refs = _recorded_refs(conn, refs)  # only these need a closer look
         self.reversed = reversals(conn)
@@ -194,6 +194,9 @@ class _Batch:
         self.new_events: list[tuple[int, Event]] = []  # (commitment id, completed event)
         self.new_targets: list[tuple[str, Decimal, date]] = []
         self.next_id = -1
+        # Where the batch adds each ref, for telling "not yet" from "no such": ops are checked in order.
+        self.added_at = added_at or {}
+        self.checking = 0  # the index of the op being checked
 
     def party(self, text: str) -> PartyRow:
         if text not in self.parties:
@@ -206,6 +209,11 @@ class _Batch:
                 key = self.by_ref[key]
             else:
                 row = self.conn.execute(select(COMMITMENT.c.id).where(COMMITMENT.c.ref == key)).first()
+                if row is None and self.added_at.get(key, -1) > self.checking:
+                    raise CommitmentError(
+                        f"commitment {key!r} is added further down; rows apply in order, so move its add row first",
+                        "commitment",
+                    )
                 if row is None:
                     raise CommitmentError(f"no commitment has the reference {key!r}", "commitment")
                 key = int(row[0])
@@ -442,10 +450,12 @@ def apply_ops(
     Run inside `db.write_transaction`. Raises OpsRefused listing every problem by op index
     and column; then nothing is written. With `write=False` it only checks (a dry run).
     """
-    batch = _Batch(conn, (op.ref for op in ops if op.ref is not None))
+    added_at = {op.ref: i for i, op in enumerate(ops) if op.action == "add" and op.ref is not None}
+    batch = _Batch(conn, (op.ref for op in ops if op.ref is not None), added_at)
     results: list[OpResult] = []
     problems: list[Problem] = []
     for i, op in enumerate(ops):
+        batch.checking = i
         try:
             results.append(batch.check(op))
         except CommitmentError as exc:
