@@ -348,3 +348,32 @@ def test_same_day_events_reversed_the_same_day_still_verify(fund: Run) -> None:
     ok(fund("entry", "reverse", "4", "--date", "2018-04-01"))
     ok(fund("entry", "reverse", "3", "--date", "2018-04-01"))
     assert "every loan and commitment agrees" in ok(fund("audit", "verify")).stdout
+
+
+def test_the_tables_speak_french_with_lang_fr(fund: Run) -> None:
+    """A French board member asking --lang fr reads French headers and values, not only amounts."""
+    ok(fund("loan", "disburse", "1", "--date", "2018-04-01"))
+    ok(fund("party", "add", "Fondation Exemple", "--kind", "foundation"))
+    ok(fund("commitment", "add", "Fondation Exemple", "1000", "--stage", "in-principle", "--date", "2018-04-02"))
+    expected = {
+        ("report", "trial-balance"): ["Balance de vérification", "Compte", "Débit", "Crédit", "actif",
+                                      "Débits égaux aux crédits : équilibrée"],
+        ("report", "journal"): ["Libellé / compte", "Tiers", "Débit"],
+        ("report", "account", "Assets:Cash"): ["Compte Assets:Cash", "Libellé", "Montant", "Solde"],
+        ("loan", "list", "--as-of", "2018-04-15"): ["Prêts au 2018-04-15", "Emprunteur", "État", "actif",
+                                                    "3 mensualités", "Restant dû", "1 200,00 $"],
+        ("commitment", "list"): ["Engagements", "Investisseur", "Catégorie", "Étape", "Promis", "de principe",
+                                 "capital", "1 000,00 $"],
+    }
+    english_headers = ["Account", "Debit", "Credit", "Memo", "Party", "Amount", "Borrower", "Status", "Stage",
+                       "Pledged", "Outstanding"]
+    english_values = {("report", "trial-balance"): ["asset", "balanced"],
+                      ("loan", "list", "--as-of", "2018-04-15"): ["active", "monthly"],
+                      ("commitment", "list"): ["in-principle", "equity", "foundation"]}
+    for command, words in expected.items():
+        out = ok(fund(*command, "--lang", "fr")).stdout
+        for word in words:
+            assert word in out, (command, word, out)
+        headers = "\n".join(line for line in out.splitlines() if "┃" in line)
+        assert not [w for w in english_headers if w in headers], (command, headers)
+        assert not [w for w in english_values.get(command, []) if w in out], (command, out)

@@ -17,6 +17,39 @@ from fisiq.entries import RecordedEntry
 from fisiq.money import format_money
 from fisiq.reports import RegisterLine, TrialBalance
 
+WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "trial_balance": "Trial balance", "from": " from {day}", "as_of": " as of {day}", "account": "Account",
+        "type": "Type", "debit": "Debit", "credit": "Credit", "total": "Total",
+        "balanced": "Debits equal credits: balanced", "not_balanced": "Debits equal credits: NOT BALANCED",
+        "date": "Date", "memo_account": "Memo / account", "party": "Party", "reverses": "  (reverses #{id})",
+        "register": "Account {name}", "memo": "Memo", "amount": "Amount", "balance": "Balance",
+        "opening": "Opening balance",
+        "asset": "asset", "liability": "liability", "equity": "equity", "income": "income", "expense": "expense",
+    },
+    "fr": {
+        "trial_balance": "Balance de vérification", "from": " du {day}", "as_of": " au {day}", "account": "Compte",
+        "type": "Type", "debit": "Débit", "credit": "Crédit", "total": "Total",
+        "balanced": "Débits égaux aux crédits : équilibrée",
+        "not_balanced": "Débits égaux aux crédits : NON ÉQUILIBRÉE",
+        "date": "Date", "memo_account": "Libellé / compte", "party": "Tiers", "reverses": "  (contrepasse le no {id})",
+        "register": "Compte {name}", "memo": "Libellé", "amount": "Montant", "balance": "Solde",
+        "opening": "Solde d'ouverture",
+        "asset": "actif", "liability": "passif", "equity": "avoir", "income": "produits", "expense": "charges",
+    },
+}
+
+
+def words(lang: str) -> dict[str, str]:
+    """The tables' words in `lang` (fr or en)."""
+    return WORDS["fr" if lang == "fr" else "en"]
+
+
+def trial_balance_title(start: object, end: object, lang: str = "en") -> str:
+    w = words(lang)
+    return (w["trial_balance"] + (w["from"].format(day=start) if start else "")
+            + (w["as_of"].format(day=end) if end else ""))
+
 
 def money_cell(amount: Decimal | None, currency: str, lang: str = "en") -> Text:
     if amount is None:
@@ -25,9 +58,10 @@ def money_cell(amount: Decimal | None, currency: str, lang: str = "en") -> Text:
 
 
 def render_trial_balance(console: Console, tb: TrialBalance, title: str, lang: str = "en") -> None:
+    w = words(lang)
     table = Table(title=title, show_footer=True)
-    table.add_column("Account", footer="Total")
-    table.add_column("Type")
+    table.add_column(w["account"], footer=w["total"])
+    table.add_column(w["type"])
     debit_total: dict[str, Decimal] = {}
     credit_total: dict[str, Decimal] = {}
     for row in tb.rows:
@@ -38,32 +72,32 @@ def render_trial_balance(console: Console, tb: TrialBalance, title: str, lang: s
     def footer(totals: dict[str, Decimal], sign: int) -> Text:
         return Text("\n".join(format_money(sign * totals.get(c, Decimal(0)), c, lang) for c in currencies))
 
-    table.add_column("Debit", justify="right", no_wrap=True, footer=footer(debit_total, 1))
-    table.add_column("Credit", justify="right", no_wrap=True, footer=footer(credit_total, -1))
+    table.add_column(w["debit"], justify="right", no_wrap=True, footer=footer(debit_total, 1))
+    table.add_column(w["credit"], justify="right", no_wrap=True, footer=footer(credit_total, -1))
     for row in tb.rows:
         debit = row.amount if row.amount >= 0 else None
         credit = -row.amount if row.amount < 0 else None
         table.add_row(
-            Text(row.account), row.account_type.value, money_cell(debit, row.currency, lang),
+            Text(row.account), w[row.account_type.value], money_cell(debit, row.currency, lang),
             money_cell(credit, row.currency, lang),
         )
     console.print(table)
-    state = "balanced" if tb.balanced else "NOT BALANCED"
-    console.print(Text(f"Debits equal credits: {state}", style="green" if tb.balanced else "bold red"))
+    console.print(Text(w["balanced" if tb.balanced else "not_balanced"], style="green" if tb.balanced else "bold red"))
 
 
 def render_entries(console: Console, entries: Sequence[RecordedEntry], title: str, lang: str = "en") -> None:
+    w = words(lang)
     table = Table(title=title)
     table.add_column("#", justify="right")
-    table.add_column("Date", no_wrap=True)
-    table.add_column("Memo / account")
-    table.add_column("Party")
-    table.add_column("Debit", justify="right", no_wrap=True)
-    table.add_column("Credit", justify="right", no_wrap=True)
+    table.add_column(w["date"], no_wrap=True)
+    table.add_column(w["memo_account"])
+    table.add_column(w["party"])
+    table.add_column(w["debit"], justify="right", no_wrap=True)
+    table.add_column(w["credit"], justify="right", no_wrap=True)
     for entry in entries:
         memo = Text(entry.memo, style="bold")
         if entry.reverses is not None:
-            memo.append(f"  (reverses #{entry.reverses})", style="italic")
+            memo.append(w["reverses"].format(id=entry.reverses), style="italic")
         table.add_row(str(entry.id), entry.date.isoformat(), memo, "", "", "")
         for p in entry.postings:
             debit = p.amount if p.amount > 0 else None
@@ -97,15 +131,16 @@ def render_entry_detail(console: Console, entry: RecordedEntry, reversed_by: int
 def render_register(
     console: Console, account: str, opening: dict[str, Decimal], lines: Sequence[RegisterLine], lang: str = "en"
 ) -> None:
-    table = Table(title=f"Account {account}")
-    table.add_column("Date", no_wrap=True)
+    w = words(lang)
+    table = Table(title=w["register"].format(name=account))
+    table.add_column(w["date"], no_wrap=True)
     table.add_column("#", justify="right")
-    table.add_column("Memo")
-    table.add_column("Party")
-    table.add_column("Amount", justify="right", no_wrap=True)
-    table.add_column("Balance", justify="right", no_wrap=True)
+    table.add_column(w["memo"])
+    table.add_column(w["party"])
+    table.add_column(w["amount"], justify="right", no_wrap=True)
+    table.add_column(w["balance"], justify="right", no_wrap=True)
     for currency, amount in sorted(opening.items()):
-        table.add_row("", "", Text("Opening balance", style="italic"), "", "", money_cell(amount, currency, lang))
+        table.add_row("", "", Text(w["opening"], style="italic"), "", "", money_cell(amount, currency, lang))
     for line in lines:
         table.add_row(
             line.date.isoformat(), str(line.entry_id), Text(line.memo), Text(line.party or ""),

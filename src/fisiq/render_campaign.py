@@ -126,15 +126,31 @@ def render_progress(console: Console, p: Progress, as_of: str | None, lang: str 
         console.print(people)
 
 
+LIST_HEADERS_EN = ("#", "Party", "Category", "Instrument", "Stage", "Pledged", "Signed", "Paid", "Unpaid", "Since")
+LIST_HEADERS_FR = ("#", "Investisseur", "Catégorie", "Instrument", "Étape", "Promis", "Signé", "Versé", "Non versé",
+                   "Depuis")
+# A commitment's category, instrument and stage as a French reader reads them in a list.
+VALUES_FR = {
+    "member": "membre", "labour-fund": "fonds de travailleurs", "government": "gouvernement", "other": "autre",
+    "equity": "capital", "debt": "prêt", "grant": "don",
+    "prospect": "espéré", "in-principle": "de principe", "signed": "signé", "paid": "versé", "cancelled": "annulé",
+}
+
+
 def render_commitments(console: Console, rows: Sequence[dict[str, object]], lang: str = "en") -> None:
-    table = Table(title="Commitments" if lang == "en" else "Engagements")
-    for name, justify in (("#", "right"), ("Party", "left"), ("Category", "left"), ("Instrument", "left"),
-                          ("Stage", "left"), ("Pledged", "right"), ("Signed", "right"), ("Paid", "right"),
-                          ("Unpaid", "right"), ("Since", "left")):
-        table.add_column(name, justify=justify, no_wrap=name != "Party", min_width=24 if name == "Party" else None)  # type: ignore[arg-type]
+    fr = lang == "fr"
+    table = Table(title="Engagements" if fr else "Commitments")
+    headers = LIST_HEADERS_FR if fr else LIST_HEADERS_EN
+    for i, (name, justify) in enumerate(zip(headers, ("right", "left", "left", "left", "left", "right", "right",
+                                                        "right", "right", "left"), strict=True)):
+        table.add_column(name, justify=justify, no_wrap=i != 1, min_width=24 if i == 1 else None)  # type: ignore[arg-type]
+
+    def word(value: object) -> str:
+        return VALUES_FR.get(str(value), str(value)) if fr else str(value)
+
     for r in rows:
         table.add_row(
-            str(r["id"]), Text(str(r["party"])), str(r["category"]), str(r["instrument"]), str(r["stage"]),
+            str(r["id"]), Text(str(r["party"])), word(r["category"]), word(r["instrument"]), word(r["stage"]),
             *(Text(format_money(Decimal(str(r[k])), CURRENCY, lang)) for k in ("pledged", "signed", "paid", "unpaid")),
             str(r["since"] or ""),
         )

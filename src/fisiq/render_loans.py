@@ -34,6 +34,9 @@ LABELS: dict[str, dict[str, str]] = {
         "country": "By country", "sector": "By sector", "figure": "Figure", "value": "Value", "share": "Share",
         "loans": "Loans", "impact": "Impact", "by_count": "by count", "by_amount": "by amount", "yes": "yes",
         "count": "Count", "borrowers_short": "Borrowers",
+        "list": "Loans as of {date}", "borrower": "Borrower", "rate": "Rate", "term": "Term",
+        "outstanding_short": "Outstanding", "days_late": "Days late", "monthly": "{n} monthly",
+        "quarterly": "{n} quarterly",
     },
     "fr": {
         "schedule": "Échéancier du prêt {id} ({borrower})", "no": "no", "due": "Échéance", "principal": "Capital",
@@ -48,12 +51,25 @@ LABELS: dict[str, dict[str, str]] = {
         "youth": "Emprunteurs dirigés par des jeunes", "region": "Par région", "country": "Par pays",
         "sector": "Par secteur", "figure": "Indicateur", "value": "Valeur", "share": "Part", "loans": "Prêts",
         "impact": "Impact", "by_count": "en nombre", "by_amount": "en montant", "yes": "oui", "count": "Nombre", "borrowers_short": "Emprunteurs",
+        "list": "Prêts au {date}", "borrower": "Emprunteur", "rate": "Taux", "term": "Durée",
+        "outstanding_short": "Restant dû", "days_late": "Jours de retard", "monthly": "{n} mensualités",
+        "quarterly": "{n} trimestrialités",
     },
 }
 
 
+# A loan's status (loans.Position.status) as a French reader reads it in a list.
+STATUS_FR = {"approved": "approuvé", "active": "actif", "restructured": "restructuré", "closed": "soldé",
+             "written-off": "radié"}
+
+
 def _l(lang: str) -> dict[str, str]:
     return LABELS["fr" if lang == "fr" else "en"]
+
+
+def _rate(annual_rate: Decimal, lang: str) -> str:
+    text = f"{annual_rate} %"
+    return text.replace(".", ",") if lang == "fr" else text
 
 
 def _m(amount: Decimal, currency: str, lang: str) -> Text:
@@ -149,15 +165,18 @@ def position_doc(p: Position) -> dict[str, object]:
     }
 
 
-def render_loan_list(console: Console, rows: Sequence[tuple[int, str, Position]], title: str, lang: str = "en") -> None:
-    table = Table(title=title)
-    for name, justify in (("#", "right"), ("Borrower", "left"), ("Status", "left"), ("Principal", "right"),
-                          ("Rate", "right"), ("Term", "right"), ("Outstanding", "right"), ("Days late", "right")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+def render_loan_list(console: Console, rows: Sequence[tuple[int, str, Position]], day: date, lang: str = "en") -> None:
+    lab = _l(lang)
+    table = Table(title=lab["list"].format(date=day.isoformat()))
+    for key, justify in (("no", "right"), ("borrower", "left"), ("status", "left"), ("principal", "right"),
+                         ("rate", "right"), ("term", "right"), ("outstanding_short", "right"), ("days_late", "right")):
+        table.add_column(lab[key], justify=justify)  # type: ignore[arg-type]
     for loan_id, borrower, p in rows:
         t = p.terms
-        table.add_row(str(loan_id), Text(borrower), p.status, _m(t.principal, t.currency, lang), f"{t.annual_rate} %",
-                      f"{t.term} {t.frequency}", _m(p.outstanding_principal, p.currency, lang), str(p.days_past_due))
+        status = STATUS_FR.get(p.status, p.status) if lang == "fr" else p.status
+        table.add_row(str(loan_id), Text(borrower), status, _m(t.principal, t.currency, lang),
+                      _rate(t.annual_rate, lang), lab[t.frequency].format(n=t.term),
+                      _m(p.outstanding_principal, p.currency, lang), str(p.days_past_due))
     console.print(table)
 
 
@@ -213,7 +232,8 @@ def render_portfolio(console: Console, p: Portfolio, lang: str = "en") -> None:
     table.add_column(lab["figure"])
     table.add_column(lab["value"], justify="right", no_wrap=True)
     table.add_column(lab["share"], justify="right")
-    largest = Text(f"{p.largest_borrower}: ") if p.largest_borrower else Text("")
+    colon = "\u00a0: " if lang == "fr" else ": "  # French sets a (no-break) space before a colon
+    largest = Text(f"{p.largest_borrower}{colon}") if p.largest_borrower else Text("")
     largest.append(format_money(p.largest_exposure, c, lang))
     for label, value, share in (
         (lab["loans_disbursed"], Text(str(p.loans_disbursed)), ""),

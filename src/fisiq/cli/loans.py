@@ -353,7 +353,7 @@ def list_loans(
             {"id": r.id, "borrower": r.borrower, "ref": r.ref, "approved_on": r.approved_on.isoformat(),
              "terms": terms_doc(r.terms), "position": position_doc(p)} for r, p in rows]})
         return
-    render_loan_list(stdout_console(), [(r.id, r.borrower, p) for r, p in rows], f"Loans as of {day}", resolve_lang(lang))
+    render_loan_list(stdout_console(), [(r.id, r.borrower, p) for r, p in rows], day, resolve_lang(lang))
 
 
 @app.command("show")

@@ -52,7 +52,7 @@ def trial_balance(
     """
     from fisiq import db
     from fisiq import ledger as books
-    from fisiq.render import render_trial_balance
+    from fisiq.render import render_trial_balance, trial_balance_title
     from fisiq.reports import trial_balance as compute
     from fisiq.reports import trial_balance_json
 
@@ -64,9 +64,8 @@ def trial_balance(
             tb, as_of=last.isoformat() if last else None, start=first.isoformat() if first else None
         ))
         return
-    span = f" from {first}" if first else ""
-    title = f"Trial balance{span}" + (f" as of {last}" if last else "")
-    render_trial_balance(stdout_console(), tb, title, resolve_lang(lang))
+    language = resolve_lang(lang)
+    render_trial_balance(stdout_console(), tb, trial_balance_title(first, last, language), language)
 
 
 @app.command("journal")
