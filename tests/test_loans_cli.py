@@ -377,3 +377,8 @@ def test_the_tables_speak_french_with_lang_fr(fund: Run) -> None:
         headers = "\n".join(line for line in out.splitlines() if "┃" in line)
         assert not [w for w in english_headers if w in headers], (command, headers)
         assert not [w for w in english_values.get(command, []) if w in out], (command, out)
+
+
+def test_an_empty_loan_list_says_so(fisiq: Run) -> None:
+    assert "No loans." in ok(fisiq("loan", "list", "--lang", "en")).stdout
+    assert "Aucun prêt." in ok(fisiq("loan", "list", "--lang", "fr")).stdout

@@ -287,7 +287,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Les prêts approuvés non décaissés ({approved_undisbursed}) dépassent l'encaisse ({cash}) de {short}.",
     },
     COMMITMENT_UNPAID: {
-        "en": "{investor}: {unpaid} signed on {signed_on} still unpaid after {days} "
+        "en": "{investor}: {unpaid} signed on {signed_on}, still unpaid after {days} "
               "(alert after {threshold_days}).",
         "fr": "{investor} : {unpaid} signés le {signed_on}, toujours non versés après {days} "
               "(alerte après {threshold_days}).",

@@ -36,7 +36,7 @@ LABELS: dict[str, dict[str, str]] = {
         "count": "Count", "borrowers_short": "Borrowers",
         "list": "Loans as of {date}", "borrower": "Borrower", "rate": "Rate", "term": "Term",
         "outstanding_short": "Outstanding", "days_late": "Days late", "monthly": "{n} monthly",
-        "quarterly": "{n} quarterly",
+        "quarterly": "{n} quarterly", "no_loans": "No loans.",
     },
     "fr": {
         "schedule": "Échéancier du prêt {id} ({borrower})", "no": "no", "due": "Échéance", "principal": "Capital",
@@ -53,7 +53,7 @@ LABELS: dict[str, dict[str, str]] = {
         "impact": "Impact", "by_count": "en nombre", "by_amount": "en montant", "yes": "oui", "count": "Nombre", "borrowers_short": "Emprunteurs",
         "list": "Prêts au {date}", "borrower": "Emprunteur", "rate": "Taux", "term": "Durée",
         "outstanding_short": "Restant dû", "days_late": "Jours de retard", "monthly": "{n} mensualités",
-        "quarterly": "{n} trimestrialités",
+        "quarterly": "{n} trimestrialités", "no_loans": "Aucun prêt.",
     },
 }
 
@@ -178,6 +178,8 @@ def render_loan_list(console: Console, rows: Sequence[tuple[int, str, Position]]
                       _rate(t.annual_rate, lang), lab[t.frequency].format(n=t.term),
                       _m(p.outstanding_principal, p.currency, lang), str(p.days_past_due))
     console.print(table)
+    if not rows:
+        console.print(Text(lab["no_loans"], style="italic"))
 
 
 def render_loan_detail(
