@@ -96,8 +96,8 @@ def parse_amount(text: str, currency: str = DEFAULT_CURRENCY, *, allow_grouping:
     raw = text.strip()
     if not raw:
         raise MoneyError("amount is empty")
-    written_with_point = _french_decimal(raw)
     if not raw.isascii():
+        written_with_point = _french_decimal(raw)
         hint = f" (write {written_with_point})" if written_with_point else ""
         raise MoneyError(f"amount {text!r} has non-ASCII characters; use the digits 0-9{hint}")
     match = _AMOUNT.match(raw)
@@ -105,7 +105,7 @@ def parse_amount(text: str, currency: str = DEFAULT_CURRENCY, *, allow_grouping:
         match = _GROUPED_EN.match(raw)
     if match is None:
         hint = ""
-        if written_with_point:
+        if written_with_point := _french_decimal(raw):
             hint = f" (decimals follow a point: write {written_with_point})"
         elif "," in raw:
             hint = " (no grouping commas; write 1000.00)"

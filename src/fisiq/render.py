@@ -7,6 +7,7 @@ escape sequence in a memo is shown literally.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 
 from rich.console import Console
@@ -45,7 +46,7 @@ def words(lang: str) -> dict[str, str]:
     return WORDS["fr" if lang == "fr" else "en"]
 
 
-def trial_balance_title(start: object, end: object, lang: str = "en") -> str:
+def trial_balance_title(start: date | None, end: date | None, lang: str = "en") -> str:
     w = words(lang)
     return (w["trial_balance"] + (w["from"].format(day=start) if start else "")
             + (w["as_of"].format(day=end) if end else ""))

@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from fisiq.loans import InstallmentStatus, Position
-from fisiq.money import format_money, to_str
+from fisiq.money import format_money, format_percent, to_str
 from fisiq.portfolio import Group, Portfolio
 from fisiq.schedule import LoanTerms
 
@@ -65,11 +65,6 @@ STATUS_FR = {"approved": "approuvé", "active": "actif", "restructured": "restru
 
 def _l(lang: str) -> dict[str, str]:
     return LABELS["fr" if lang == "fr" else "en"]
-
-
-def _rate(annual_rate: Decimal, lang: str) -> str:
-    text = f"{annual_rate} %"
-    return text.replace(".", ",") if lang == "fr" else text
 
 
 def _m(amount: Decimal, currency: str, lang: str) -> Text:
@@ -175,7 +170,7 @@ def render_loan_list(console: Console, rows: Sequence[tuple[int, str, Position]]
         t = p.terms
         status = STATUS_FR.get(p.status, p.status) if lang == "fr" else p.status
         table.add_row(str(loan_id), Text(borrower), status, _m(t.principal, t.currency, lang),
-                      _rate(t.annual_rate, lang), lab[t.frequency].format(n=t.term),
+                      format_percent(t.annual_rate, lang), lab[t.frequency].format(n=t.term),
                       _m(p.outstanding_principal, p.currency, lang), str(p.days_past_due))
     console.print(table)
     if not rows:
