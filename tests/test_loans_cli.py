@@ -156,15 +156,19 @@ def test_limits_show_and_set(fund: Run) -> None:
     assert doc["max_borrower_share"] == "10"
     assert doc["provision_rates"][0] == [0, "0.01"]
     ok(fund("loan", "limits", "--max-borrower-share", "1"))
-    refused(fund("loan", "disburse", "1", "--date", "2018-04-01"), "the limit is 1 %")
+    refused(fund("loan", "disburse", "1", "--date", "2018-04-01"), "1.60% of the capital paid in (75000.00 CAD); the limit is 1% (")
     out = ok(fund("loan", "limits", "--max-borrower-share", "15", "--provision-rates", "0:2,1:5,31:25,91:50,181:100"))
-    assert "15 %" in out.stdout and "0+: 2 %" in out.stdout
+    assert "capital paid in: 15%\n" in out.stdout and "0+: 2%, 1+: 5%, 31+: 25%" in out.stdout
 
 
 def test_portfolio_tables_in_both_languages(fund: Run) -> None:
     ok(fund("loan", "disburse", "1", "--date", "2018-04-01"))
     en = ok(fund("portfolio", "--as-of", "2018-04-30", "--lang", "en")).stdout
     assert "Loan portfolio as of 2018-04-30" in en and "1,200.00 $" in en and "Women-led" in en
+    # English writes 100.00%, French 100,00 %, in every report (the board's style).
+    assert "100.00%" in en and " %" not in en
+    shown = ok(fund("loan", "show", "1", "--lang", "en")).stdout
+    assert "1,200.00 $ at 12%," in shown
     fr = ok(fund("portfolio", "--as-of", "2018-04-30", "--lang", "fr")).stdout
     assert "Portefeuille de prêts au 2018-04-30" in fr and "1 200,00 $" in fr and "100,00 %" in fr
 

@@ -52,7 +52,7 @@ from fisiq.ledger import (
     stray_link,
 )
 from fisiq.models import Loan, LoanEvent, Party
-from fisiq.money import from_minor, to_minor, to_str
+from fisiq.money import format_percent, from_minor, to_minor, to_str
 from fisiq.portfolio import LoanFacts
 from fisiq.schedule import LoanError, LoanTerms, build_schedule
 
@@ -538,8 +538,8 @@ def disburse(engine: Engine, loan_id: int, on: date) -> Outcome:
             pct = (exposure * 100 / capital).quantize(Decimal("0.01")) if capital > 0 else None
             raise LoanError(
                 f"cannot disburse loan {loan.id}: {loan.borrower}'s outstanding principal would be {exposure} {cur}, "
-                + (f"{pct} % of the capital paid in ({capital} {cur})" if pct is not None else "with no capital paid in")
-                + f"; the limit is {share} % (`fisiq loan limits`)"
+                + (f"{format_percent(pct)} of the capital paid in ({capital} {cur})" if pct is not None else "with no capital paid in")
+                + f"; the limit is {format_percent(share)} (`fisiq loan limits`)"
             )
         entry_id = _post(
             conn, loan, on, f"Loan {loan.id} disbursed to {loan.borrower}",

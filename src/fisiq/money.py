@@ -194,6 +194,11 @@ def format_percent(value: Decimal, lang: str = "en") -> str:
     return f"{text} %".replace(".", ",") if lang == "fr" else f"{text}%"
 
 
+def format_ratio(ratio: Decimal, lang: str = "en") -> str:
+    """A fraction 0..1 as a percentage with two decimals: 0.125 -> 12.50% (en), 12,50 % (fr)."""
+    return format_percent((ratio * 100).quantize(Decimal("0.01")), lang)
+
+
 def format_money(amount: Decimal, currency: str = DEFAULT_CURRENCY, lang: str = "en", *, symbol: bool = True) -> str:
     """Print an amount for people: en `465,000.00 $`, fr `465 000,00 $` (Québec style).
 

@@ -18,7 +18,7 @@ from rich.text import Text
 from fisiq.board import BoardFigures, alert_message, count_text
 from fisiq.commitments import CURRENCY
 from fisiq.loans import borrower_limit
-from fisiq.money import format_money, format_percent
+from fisiq.money import format_money, format_percent, format_ratio
 from fisiq.render_campaign import PAID_STYLE, PRINCIPLE_STYLE, REST_STYLE, SIGNED_STYLE, bar
 from fisiq.render_campaign import labels as campaign_labels
 from fisiq.statements import label as statement_label
@@ -115,11 +115,6 @@ def _money(amount: Decimal | None, lang: str, style: str = "") -> Text:
     return Text(format_money(amount, "CAD", lang), style="red" if amount < 0 else style)
 
 
-def _ratio(ratio: Decimal, lang: str) -> str:
-    """A fraction 0..1 as a percentage with two decimals: 12,50 % / 12.50%."""
-    return format_percent((ratio * 100).quantize(Decimal("0.01")), lang)
-
-
 def _out(console: Console, *parts: object) -> None:
     """Print within 100 columns even on a wider terminal: the report keeps its one layout."""
     console.print(*parts, width=min(console.width, WIDTH))
@@ -213,10 +208,10 @@ def _portfolio(console: Console, b: BoardFigures, lang: str) -> None:
                       words["loans"].format(loans=count_text(p.loans_outstanding, lang),
                                             borrowers=count_text(p.borrowers, lang)))
         for key, ratio, amount in (("par30", p.par30, p.at_risk30), ("par90", p.par90, p.at_risk90)):
-            table.add_row(words[key], Text(_ratio(ratio, lang), style="red" if ratio > 0 else ""),
+            table.add_row(words[key], Text(format_ratio(ratio, lang), style="red" if ratio > 0 else ""),
                           format_money(amount, p.currency, lang))
         for key, s in (("women", p.women_led), ("youth", p.youth_led)):
-            table.add_row(words[key], _ratio(s.by_amount, lang),
+            table.add_row(words[key], format_ratio(s.by_amount, lang),
                           words["share_line"].format(count=count_text(s.borrowers, lang),
                                                      total=count_text(p.borrowers, lang)))
         _out(console, table)
@@ -226,7 +221,7 @@ def _portfolio(console: Console, b: BoardFigures, lang: str) -> None:
             if i:
                 regions.append(" · ")
             regions.append(g.key, style="bold").append(f" {format_money(g.outstanding, p.currency, lang)}"
-                                                       f" ({_ratio(share, lang)})")
+                                                       f" ({format_ratio(share, lang)})")
         _out(console, regions)
     if p.other_currencies:
         _out(console, Text(words["other_currencies"].format(n=p.other_currencies), style="italic"))

@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from fisiq.loans import InstallmentStatus, Position
-from fisiq.money import format_money, format_percent, to_str
+from fisiq.money import format_money, format_percent, format_ratio, to_str
 from fisiq.portfolio import Group, Portfolio
 from fisiq.schedule import LoanTerms
 
@@ -69,11 +69,6 @@ def _l(lang: str) -> dict[str, str]:
 
 def _m(amount: Decimal, currency: str, lang: str) -> Text:
     return Text(format_money(amount, currency, lang), style="red" if amount < 0 else "")
-
-
-def _pct(ratio: Decimal, lang: str) -> str:
-    text = f"{(ratio * 100).quantize(Decimal('0.01'))} %"
-    return text.replace(".", ",") if lang == "fr" else text
 
 
 # --- schedules ------------------------------------------------------------------------------
@@ -186,7 +181,7 @@ def render_loan_detail(
     grid = Table.grid(padding=(0, 2))
     for label, value in (
         ("Loan", Text(str(loan_id))), ("Borrower", Text(borrower)), ("Status", Text(p.status)),
-        ("Terms", Text(f"{format_money(t.principal, c, lang)} at {t.annual_rate} %, {t.term} {t.frequency} "
+        ("Terms", Text(f"{format_money(t.principal, c, lang)} at {format_percent(t.annual_rate, lang)}, {t.term} {t.frequency} "
                        f"{t.method} installments from {t.first_due}" + (f", {t.grace} of grace" if t.grace else ""))),
         ("Disbursed", _m(p.disbursed, c, lang)), ("Principal repaid", _m(p.principal_repaid, c, lang)),
         ("Interest repaid", _m(p.interest_repaid, c, lang)),
@@ -219,7 +214,7 @@ def _group_table(title: str, groups: Sequence[Group], p: Portfolio, lang: str) -
     table.add_column(lab["share"], justify="right")
     for g in groups:
         share = g.outstanding / p.outstanding if p.outstanding else Decimal(0)
-        table.add_row(Text(g.key), str(g.loans), str(g.borrowers), _m(g.outstanding, p.currency, lang), _pct(share, lang))
+        table.add_row(Text(g.key), str(g.loans), str(g.borrowers), _m(g.outstanding, p.currency, lang), format_ratio(share, lang))
     return table
 
 
@@ -239,12 +234,12 @@ def render_portfolio(console: Console, p: Portfolio, lang: str = "en") -> None:
         (lab["disbursed"], _m(p.disbursed, c, lang), ""),
         (lab["outstanding"], _m(p.outstanding, c, lang), ""),
         (lab["average"], _m(p.average_loan, c, lang), ""),
-        (lab["largest"], largest, _pct(p.largest_share, lang)),
-        (lab["par30"], _m(p.at_risk30, c, lang), _pct(p.par30, lang)),
-        (lab["par90"], _m(p.at_risk90, c, lang), _pct(p.par90, lang)),
+        (lab["largest"], largest, format_ratio(p.largest_share, lang)),
+        (lab["par30"], _m(p.at_risk30, c, lang), format_ratio(p.par30, lang)),
+        (lab["par90"], _m(p.at_risk90, c, lang), format_ratio(p.par90, lang)),
         (f"{lab['restructured']} ({p.restructured_loans})", _m(p.restructured_outstanding, c, lang),
-         _pct(p.restructured_share, lang)),
-        (lab["restructured_par30"], Text(""), _pct(p.restructured_par30, lang)),
+         format_ratio(p.restructured_share, lang)),
+        (lab["restructured_par30"], Text(""), format_ratio(p.restructured_par30, lang)),
         (f"{lab['write_offs']} ({p.written_off_loans})", _m(p.written_off + p.interest_written_off, c, lang), ""),
         (lab["recovered"], _m(p.recovered, c, lang), ""),
     ):
@@ -257,7 +252,7 @@ def render_portfolio(console: Console, p: Portfolio, lang: str = "en") -> None:
     impact.add_column(lab["outstanding"], justify="right", no_wrap=True)
     impact.add_column(lab["by_amount"], justify="right")
     for label, s in ((lab["women"], p.women_led), (lab["youth"], p.youth_led)):
-        impact.add_row(label, str(s.borrowers), _pct(s.by_count, lang), _m(s.outstanding, c, lang), _pct(s.by_amount, lang))
+        impact.add_row(label, str(s.borrowers), format_ratio(s.by_count, lang), _m(s.outstanding, c, lang), format_ratio(s.by_amount, lang))
     console.print(impact)
     for key, groups in (("region", p.by_region), ("country", p.by_country), ("sector", p.by_sector)):
         if groups:

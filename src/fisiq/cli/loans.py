@@ -119,8 +119,10 @@ def add(
         loan, created = add_loan(engine, borrower, terms, approved_on=_date(approved), ref=_ref(ref),
                                  purpose=clean_text(purpose, what="purpose") if purpose else None)
     if created:
+        from fisiq.money import format_percent
+
         typer.echo(f"Recorded loan {loan.id} to {loan.borrower}: {terms.principal} {currency}, "
-                   f"{terms.term} {terms.frequency} {terms.method} installments at {terms.annual_rate} %.")
+                   f"{terms.term} {terms.frequency} {terms.method} installments at {format_percent(terms.annual_rate)}.")
     else:
         typer.echo(f"Reference {ref} is already loan {loan.id} with the same terms; nothing recorded.")
 
@@ -434,9 +436,11 @@ def limits(
         print_json({"max_borrower_share": str(current.max_borrower_share),
                     "provision_rates": [[d, str(r)] for d, r in current.provision_rates]})
         return
-    typer.echo(f"Largest borrower's share of the capital paid in: {current.max_borrower_share} %")
+    from fisiq.money import format_percent
+
+    typer.echo(f"Largest borrower's share of the capital paid in: {format_percent(current.max_borrower_share)}")
     typer.echo("Provision rates (days past due: rate): " + ", ".join(
-        f"{d}+: {(r * 100).normalize():f} %" for d, r in current.provision_rates))
+        f"{d}+: {format_percent((r * 100).normalize())}" for d, r in current.provision_rates))
 
 
 def portfolio(
