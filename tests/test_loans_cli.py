@@ -164,13 +164,13 @@ def test_limits_show_and_set(fund: Run) -> None:
 def test_portfolio_tables_in_both_languages(fund: Run) -> None:
     ok(fund("loan", "disburse", "1", "--date", "2018-04-01"))
     en = ok(fund("portfolio", "--as-of", "2018-04-30", "--lang", "en")).stdout
-    assert "Loan portfolio as of 2018-04-30" in en and "1,200.00 $" in en and "Women-led" in en
+    assert "Loan portfolio as of April 30, 2018 (CAD)" in en and "1,200.00 $" in en and "Women-led" in en
     # English writes 100.00%, French 100,00 %, in every report (the board's style).
     assert "100.00%" in en and " %" not in en
     shown = ok(fund("loan", "show", "1", "--lang", "en")).stdout
     assert "1,200.00 $ at 12%," in shown
     fr = ok(fund("portfolio", "--as-of", "2018-04-30", "--lang", "fr")).stdout
-    assert "Portefeuille de prêts au 2018-04-30" in fr and "1 200,00 $" in fr and "100,00 %" in fr
+    assert "Portefeuille de prêts au 30 avril 2018 (CAD)" in fr and "1 200,00 $" in fr and "100,00 %" in fr
 
 
 @pytest.mark.parametrize(
@@ -364,14 +364,20 @@ def test_the_tables_speak_french_with_lang_fr(fund: Run) -> None:
                                       "Débits égaux aux crédits : équilibrée"],
         ("report", "journal"): ["Libellé / compte", "Tiers", "Débit"],
         ("report", "account", "Assets:Cash"): ["Compte Assets:Cash", "Libellé", "Montant", "Solde"],
-        ("loan", "list", "--as-of", "2018-04-15"): ["Prêts au 2018-04-15", "Emprunteur", "État", "actif",
+        ("loan", "list", "--as-of", "2018-04-15"): ["Prêts au 15 avril 2018", "Emprunteur", "État", "actif",
                                                     "3 mensualités", "Restant dû", "1 200,00 $"],
         ("commitment", "list"): ["Engagements", "Investisseur", "Catégorie", "Étape", "Promis", "de principe",
                                  "capital", "1 000,00 $"],
+        ("loan", "show", "1", "--as-of", "2018-04-15"): [
+            "Prêt", "Emprunteur", "actif", "Conditions",
+            "1 200,00 $ à 12 %, 3 mensualités (annuités constantes) à partir du 1er mai 2018",
+            "Capital restant dû", "Historique du prêt 1 au 15 avril 2018", "Événement", "décaissement", "Écriture"],
     }
     english_headers = ["Account", "Debit", "Credit", "Memo", "Party", "Amount", "Borrower", "Status", "Stage",
                        "Pledged", "Outstanding"]
     english_values = {("report", "trial-balance"): ["asset", "balanced"],
+                      ("loan", "show", "1", "--as-of", "2018-04-15"): ["Borrower", "Terms", "monthly", "annuity",
+                                                                      "disbursed", "History", "Event"],
                       ("loan", "list", "--as-of", "2018-04-15"): ["active", "monthly"],
                       ("commitment", "list"): ["in-principle", "equity", "foundation"]}
     for command, words in expected.items():
@@ -381,6 +387,26 @@ def test_the_tables_speak_french_with_lang_fr(fund: Run) -> None:
         headers = "\n".join(line for line in out.splitlines() if "┃" in line)
         assert not [w for w in english_headers if w in headers], (command, headers)
         assert not [w for w in english_values.get(command, []) if w in out], (command, out)
+
+
+def test_a_reversed_event_and_its_details_in_french(fund: Run) -> None:
+    ok(fund("loan", "disburse", "1", "--date", "2018-04-01"))
+    shown = json.loads(ok(fund("loan", "show", "1", "--json")).stdout)
+    ok(fund("entry", "reverse", str(shown["events"][0]["entry"]), "--date", "2018-04-02"))
+    history = ok(fund("loan", "show", "1", "--lang", "fr")).stdout
+    assert "contrepassé par l'écriture" in history and "reversed" not in history
+    ok(fund("loan", "disburse", "1", "--date", "2018-04-03"))
+    ok(fund("loan", "repay", "1", "100", "--date", "2018-05-03"))
+    repaid = ok(fund("loan", "show", "1", "--lang", "fr", "--as-of", "2018-05-03")).stdout
+    assert "intérêts : 12,00 $; capital : 88,00 $" in repaid and "échéance : 1" in repaid, repaid
+    english = ok(fund("loan", "show", "1", "--lang", "en")).stdout
+    assert "reversed by entry" in english
+
+
+def test_a_cancelled_loan_reads_annule_in_french(fund: Run) -> None:
+    ok(fund("loan", "cancel", "1", "--date", "2018-04-03", "--reason", "withdrawn"))
+    listed = ok(fund("loan", "list", "--lang", "fr")).stdout
+    assert "annulé" in listed and "cancelled" not in listed
 
 
 def test_an_empty_loan_list_says_so(fisiq: Run) -> None:

@@ -6,7 +6,7 @@ names, sectors, regions) goes into `Text`, never into markup.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -19,6 +19,7 @@ from fisiq.loans import InstallmentStatus, Position
 from fisiq.money import format_money, format_percent, format_ratio, to_str
 from fisiq.portfolio import Group, Portfolio
 from fisiq.schedule import LoanTerms
+from fisiq.statements import long_date
 
 LABELS: dict[str, dict[str, str]] = {
     "en": {
@@ -37,6 +38,12 @@ LABELS: dict[str, dict[str, str]] = {
         "list": "Loans as of {date}", "borrower": "Borrower", "rate": "Rate", "term": "Term",
         "outstanding_short": "Outstanding", "days_late": "Days late", "monthly": "{n} monthly",
         "quarterly": "{n} quarterly", "no_loans": "No loans.",
+        "loan": "Loan", "terms": "Terms", "principal_repaid": "Principal repaid", "interest_repaid": "Interest repaid",
+        "principal_unpaid": "Principal due, unpaid", "interest_unpaid": "Interest due, unpaid",
+        "days_past_due": "Days past due", "terms_line": "{principal} at {rate}, {n} {frequency} {method} installments "
+        "from {first_due}", "grace": ", {n} of grace", "history": "History of loan {id} as of {date}", "date": "Date",
+        "event": "Event", "amount": "Amount", "entry": "Entry", "details": "Details",
+        "reversed_by": "reversed by entry {id}",
     },
     "fr": {
         "schedule": "Échéancier du prêt {id} ({borrower})", "no": "no", "due": "Échéance", "principal": "Capital",
@@ -54,13 +61,27 @@ LABELS: dict[str, dict[str, str]] = {
         "list": "Prêts au {date}", "borrower": "Emprunteur", "rate": "Taux", "term": "Durée",
         "outstanding_short": "Restant dû", "days_late": "Jours de retard", "monthly": "{n} mensualités",
         "quarterly": "{n} trimestrialités", "no_loans": "Aucun prêt.",
+        "loan": "Prêt", "terms": "Conditions", "principal_repaid": "Capital remboursé",
+        "interest_repaid": "Intérêts payés", "principal_unpaid": "Capital échu impayé",
+        "interest_unpaid": "Intérêts échus impayés", "days_past_due": "Jours de retard",
+        "terms_line": "{principal} à {rate}, {n} {frequency} ({method}) à partir du {first_due}",
+        "grace": ", dont {n} de différé", "history": "Historique du prêt {id} au {date}", "date": "Date",
+        "event": "Événement", "amount": "Montant", "entry": "Écriture", "details": "Détails",
+        "reversed_by": "contrepassé par l'écriture {id}",
     },
 }
 
 
 # A loan's status (loans.Position.status) as a French reader reads it in a list.
 STATUS_FR = {"approved": "approuvé", "active": "actif", "restructured": "restructuré", "closed": "soldé",
-             "written-off": "radié"}
+             "written-off": "radié", "cancelled": "annulé"}
+# A loan event's kind (loans_db.LOAN_EVENT_KINDS) in French.
+EVENT_FR = {"disbursed": "décaissement", "repaid": "remboursement", "rescheduled": "rééchelonnement",
+            "written-off": "radiation", "recovered": "recouvrement", "cancelled": "annulation",
+            "interest": "intérêts échus"}
+# How a French reader names the repayment methods and frequencies of schedule.METHODS / FREQUENCIES.
+METHOD_FR = {"annuity": "annuités constantes", "equal-principal": "amortissement constant", "bullet": "remboursement in fine"}
+FREQUENCY_FR = {"monthly": "mensualités", "quarterly": "trimestrialités"}
 
 
 def _l(lang: str) -> dict[str, str]:
@@ -157,7 +178,7 @@ def position_doc(p: Position) -> dict[str, object]:
 
 def render_loan_list(console: Console, rows: Sequence[tuple[int, str, Position]], day: date, lang: str = "en") -> None:
     lab = _l(lang)
-    table = Table(title=lab["list"].format(date=day.isoformat()))
+    table = Table(title=lab["list"].format(date=long_date(day, lang)))
     for key, justify in (("no", "right"), ("borrower", "left"), ("status", "left"), ("principal", "right"),
                          ("rate", "right"), ("term", "right"), ("outstanding_short", "right"), ("days_late", "right")):
         table.add_column(lab[key], justify=justify)  # type: ignore[arg-type]
@@ -173,32 +194,61 @@ def render_loan_list(console: Console, rows: Sequence[tuple[int, str, Position]]
 
 
 def render_loan_detail(
-    console: Console, loan_id: int, borrower: str, p: Position, events: Sequence[tuple[str, date, Decimal | None,
-                                                                                           int | None, str]],
+    console: Console, loan_id: int, borrower: str, p: Position,
+    events: Sequence[tuple[str, date, Decimal | None, int | None, Mapping[str, object], int | None]],
     lang: str = "en",
 ) -> None:
-    c, t = p.currency, p.terms
+    """`loan show`: the loan's terms and figures, then its events (kind, date, amount, entry,
+    details as recorded, the entry that reversed it if any)."""
+    lab, c, t = _l(lang), p.currency, p.terms
+    fr = lang == "fr"
+    terms = lab["terms_line"].format(
+        principal=format_money(t.principal, c, lang), rate=format_percent(t.annual_rate, lang), n=t.term,
+        frequency=FREQUENCY_FR.get(t.frequency, t.frequency) if fr else t.frequency,
+        method=METHOD_FR.get(t.method, t.method) if fr else t.method, first_due=long_date(t.first_due, lang),
+    ) + (lab["grace"].format(n=t.grace) if t.grace else "")
     grid = Table.grid(padding=(0, 2))
-    for label, value in (
-        ("Loan", Text(str(loan_id))), ("Borrower", Text(borrower)), ("Status", Text(p.status)),
-        ("Terms", Text(f"{format_money(t.principal, c, lang)} at {format_percent(t.annual_rate, lang)}, {t.term} {t.frequency} "
-                       f"{t.method} installments from {t.first_due}" + (f", {t.grace} of grace" if t.grace else ""))),
-        ("Disbursed", _m(p.disbursed, c, lang)), ("Principal repaid", _m(p.principal_repaid, c, lang)),
-        ("Interest repaid", _m(p.interest_repaid, c, lang)),
-        ("Outstanding principal", _m(p.outstanding_principal, c, lang)),
-        ("Principal due, unpaid", _m(p.principal_due_unpaid, c, lang)),
-        ("Interest due, unpaid", _m(p.interest_due_unpaid, c, lang)), ("Days past due", Text(str(p.days_past_due))),
-        ("Written off", _m(p.written_off + p.interest_written_off, c, lang)), ("Recovered", _m(p.recovered, c, lang)),
+    for key, value in (
+        ("loan", Text(str(loan_id))), ("borrower", Text(borrower)),
+        ("status", Text(STATUS_FR.get(p.status, p.status) if fr else p.status)), ("terms", Text(terms)),
+        ("disbursed", _m(p.disbursed, c, lang)), ("principal_repaid", _m(p.principal_repaid, c, lang)),
+        ("interest_repaid", _m(p.interest_repaid, c, lang)), ("outstanding", _m(p.outstanding_principal, c, lang)),
+        ("principal_unpaid", _m(p.principal_due_unpaid, c, lang)),
+        ("interest_unpaid", _m(p.interest_due_unpaid, c, lang)), ("days_past_due", Text(str(p.days_past_due))),
+        ("write_offs", _m(p.written_off + p.interest_written_off, c, lang)), ("recovered", _m(p.recovered, c, lang)),
     ):
-        grid.add_row(label, value)
+        grid.add_row(lab[key], value)
     console.print(grid)
-    table = Table(title=f"History of loan {loan_id} as of {p.as_of}")
-    for name in ("Date", "Event", "Amount", "Entry", "Details"):
-        table.add_column(name, justify="right" if name in ("Amount", "Entry") else "left")
-    for kind, day, amount, entry_id, details in events:
-        table.add_row(day.isoformat(), kind, _m(amount, c, lang) if amount is not None else "",
-                      str(entry_id) if entry_id else "", Text(details))
+    table = Table(title=lab["history"].format(id=loan_id, date=long_date(p.as_of, lang)))
+    for key in ("date", "event", "amount", "entry", "details"):
+        table.add_column(lab[key], justify="right" if key in ("amount", "entry") else "left")
+    for kind, day, amount, entry_id, details, reversed_by in events:
+        # French amounts hold commas: its items part with semicolons.
+        said = ("; " if fr else ", ").join(([lab["reversed_by"].format(id=reversed_by)] if reversed_by is not None else [])
+                         + _details(details, c, lang))
+        table.add_row(day.isoformat(), EVENT_FR.get(kind, kind) if fr else kind,
+                      _m(amount, c, lang) if amount is not None else "", str(entry_id) if entry_id else "", Text(said))
     console.print(table)
+
+
+# The keys of a loan event's details (loans_db) in French; the amounts among them.
+DETAIL_FR = {"installment": "échéance", "due": "échue le", "interest": "intérêts", "principal": "capital",
+             "reason": "motif", "from_allowance": "sur la provision"}
+_DETAIL_AMOUNTS = ("interest", "principal", "from_allowance")
+
+
+def _details(details: Mapping[str, object], currency: str, lang: str) -> list[str]:
+    """`key: value` for each detail but the terms (the grid shows those), in `lang`."""
+    said = []
+    for key, value in sorted(details.items()):
+        if key == "terms":
+            continue
+        if lang == "fr":
+            text = format_money(Decimal(str(value)), currency, lang) if key in _DETAIL_AMOUNTS else str(value)
+            said.append(f"{DETAIL_FR.get(key, key)} : {text}")
+        else:
+            said.append(f"{key}: {value}")
+    return said
 
 
 # --- portfolio ------------------------------------------------------------------------------
@@ -220,7 +270,7 @@ def _group_table(title: str, groups: Sequence[Group], p: Portfolio, lang: str) -
 
 def render_portfolio(console: Console, p: Portfolio, lang: str = "en") -> None:
     lab, c = _l(lang), p.currency
-    table = Table(title=lab["portfolio"].format(date=p.as_of.isoformat(), currency=c))
+    table = Table(title=lab["portfolio"].format(date=long_date(p.as_of, lang), currency=c))
     table.add_column(lab["figure"])
     table.add_column(lab["value"], justify="right", no_wrap=True)
     table.add_column(lab["share"], justify="right")

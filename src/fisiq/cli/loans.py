@@ -400,16 +400,9 @@ def show(
         return
     render_loan_detail(
         stdout_console(), loan.id, loan.borrower, p,
-        [(e.kind, e.date, e.amount, e.entry_id, _event_details(e, reversed_by(e))) for e in events],
+        [(e.kind, e.date, e.amount, e.entry_id, e.details, reversed_by(e)) for e in events],
         resolve_lang(lang),
     )
-
-
-def _event_details(event: EventRow, reversed_by: int | None) -> str:
-    details = [f"{k}: {v}" for k, v in sorted(event.details.items()) if k != "terms"]
-    if reversed_by is not None:
-        details.insert(0, f"reversed by entry {reversed_by}")
-    return ", ".join(details)
 
 
 @app.command("limits")
