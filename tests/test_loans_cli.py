@@ -368,6 +368,8 @@ def test_the_tables_speak_french_with_lang_fr(fund: Run) -> None:
                                                     "3 mensualités", "Restant dû", "1 200,00 $"],
         ("commitment", "list"): ["Engagements", "Investisseur", "Catégorie", "Étape", "Promis", "de principe",
                                  "capital", "1 000,00 $"],
+        ("commitment", "show", "1"): ["Investisseur", "Catégorie", "Étape", "de principe", "Promis", "1 000,00 $",
+                                      "Historique de l'engagement 1", "Événement", "Montant", "Imputations / motif"],
         ("loan", "show", "1", "--as-of", "2018-04-15"): [
             "Prêt", "Emprunteur", "actif", "Conditions",
             "1 200,00 $ à 12 %, 3 mensualités (annuités constantes) à partir du 1er mai 2018",
@@ -379,7 +381,8 @@ def test_the_tables_speak_french_with_lang_fr(fund: Run) -> None:
                       ("loan", "show", "1", "--as-of", "2018-04-15"): ["Borrower", "Terms", "monthly", "annuity",
                                                                       "disbursed", "History", "Event"],
                       ("loan", "list", "--as-of", "2018-04-15"): ["active", "monthly"],
-                      ("commitment", "list"): ["in-principle", "equity", "foundation"]}
+                      ("commitment", "list"): ["in-principle", "equity", "foundation"],
+                      ("commitment", "show", "1"): ["Party", "Stage", "in-principle", "History", "Event"]}
     for command, words in expected.items():
         out = ok(fund(*command, "--lang", "fr")).stdout
         for word in words:

@@ -134,7 +134,23 @@ VALUES_FR = {
     "member": "membre", "labour-fund": "fonds de travailleurs", "government": "gouvernement", "other": "autre",
     "equity": "capital", "debt": "prêt", "grant": "don",
     "prospect": "espéré", "in-principle": "de principe", "signed": "signé", "paid": "versé", "cancelled": "annulé",
+    "void": "annulé par contrepassation",
 }
+# `commitment show`: its fields, history and event kinds (commitments.EVENT_KINDS).
+SHOW_WORDS = {
+    "en": {"id": "Id", "party": "Party", "category": "Category", "instrument": "Instrument", "stage": "Stage",
+           "ref": "Ref", "pledged": "Pledged", "signed": "Signed", "paid": "Paid", "cancelled": "Cancelled",
+           "unpaid": "Unpaid", "reason": "Reason", "history": "History of commitment {id}", "date": "Date",
+           "event": "Event", "amount": "Amount", "entry": "Entry", "detail": "Postings / reason",
+           "reversed_by": " (reversed by #{id})"},
+    "fr": {"id": "No", "party": "Investisseur", "category": "Catégorie", "instrument": "Instrument",
+           "stage": "Étape", "ref": "Référence", "pledged": "Promis", "signed": "Signé", "paid": "Versé",
+           "cancelled": "Annulé", "unpaid": "Non versé", "reason": "Motif",
+           "history": "Historique de l'engagement {id}", "date": "Date", "event": "Événement", "amount": "Montant",
+           "entry": "Écriture", "detail": "Imputations / motif", "reversed_by": " (contrepassé par l'écriture {id})"},
+}
+EVENTS_FR = {"prospect": "espéré", "in-principle": "de principe", "signed": "signature", "payment": "versement",
+             "cancelled": "annulation"}
 
 
 def render_commitments(console: Console, rows: Sequence[dict[str, object]], lang: str = "en") -> None:
@@ -158,6 +174,8 @@ def render_commitments(console: Console, rows: Sequence[dict[str, object]], lang
 
 
 def render_commitment(console: Console, doc: dict[str, object], lang: str = "en") -> None:
+    fr = lang == "fr"
+    words = SHOW_WORDS["fr" if fr else "en"]
     details = Table.grid(padding=(0, 2))
     for key in ("id", "party", "category", "instrument", "stage", "ref", "pledged", "signed", "paid",
                 "cancelled", "unpaid", "reason"):
@@ -166,14 +184,16 @@ def render_commitment(console: Console, doc: dict[str, object], lang: str = "en"
             continue
         if key in ("pledged", "signed", "paid", "cancelled", "unpaid"):
             value = format_money(Decimal(str(value)), CURRENCY, lang)
-        details.add_row(key.capitalize(), Text(str(value)))
+        elif fr and key in ("category", "instrument", "stage"):
+            value = VALUES_FR.get(str(value), value)
+        details.add_row(words[key], Text(str(value)))
     console.print(details)
-    table = Table(title=f"History of commitment {doc['id']}")
-    table.add_column("Date", no_wrap=True)
-    table.add_column("Event")
-    table.add_column("Amount", justify="right", no_wrap=True)
-    table.add_column("Entry", justify="right")
-    table.add_column("Postings / reason")
+    table = Table(title=words["history"].format(id=doc["id"]))
+    table.add_column(words["date"], no_wrap=True)
+    table.add_column(words["event"])
+    table.add_column(words["amount"], justify="right", no_wrap=True)
+    table.add_column(words["entry"], justify="right")
+    table.add_column(words["detail"])
     for line in doc["history"]:  # type: ignore[attr-defined]
         amount = line["amount"]
         detail = Text()
@@ -183,9 +203,9 @@ def render_commitment(console: Console, doc: dict[str, object], lang: str = "en"
             if detail:
                 detail.append("\n")
             detail.append(f"{p['account']} {format_money(Decimal(p['amount']), p['currency'], lang)}")
-        event = Text(str(line["event"]))
+        event = Text(EVENTS_FR.get(str(line["event"]), str(line["event"])) if fr else str(line["event"]))
         if line.get("reversed_by"):
-            event.append(f" (reversed by #{line['reversed_by']})", style="italic")
+            event.append(words["reversed_by"].format(id=line["reversed_by"]), style="italic")
         table.add_row(line["date"], event, "" if amount is None else format_money(Decimal(amount), CURRENCY, lang),
                       "" if line["entry"] is None else str(line["entry"]), detail)
     console.print(table)
