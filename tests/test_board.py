@@ -96,7 +96,7 @@ def test_bundled_ledger_today_flags_the_members_unpaid_commitment(bundled: Run) 
     assert alert["investor"] == "Membres de l'AQOCI (investissement collectif)"
     assert alert["unpaid"] == "465000.00" and alert["signed_on"] == "2018-03-31"
     assert alert["days"] == (date.today() - date(2018, 3, 31)).days and alert["threshold_days"] == 180
-    assert "465 000,00 $ signés le 31 mars 2018" in alert["message"]
+    assert "465 000,00 $ de l'engagement signé le 31 mars 2018 toujours non versés" in alert["message"]
 
 
 def test_bundled_ledger_rendered_in_french_and_english(bundled: Run) -> None:
@@ -119,7 +119,7 @@ def test_language_from_fisiq_lang(bundled: Run) -> None:
     out = ok(bundled("report", "board", "--as-of", "2018-03-31", env={**WIDE, "FISIQ_LANG": "fr_CA.UTF-8"})).stdout
     assert "Campagne de capitalisation" in out
     doc = json.loads(ok(bundled("report", "board", "--json", env={"FISIQ_LANG": "fr"})).stdout)
-    assert doc["lang"] == "fr" and "signés le 31 mars 2018" in doc["alerts"][0]["message"]
+    assert doc["lang"] == "fr" and "signé le 31 mars 2018 toujours non versés" in doc["alerts"][0]["message"]
     # A wider terminal keeps the 100-column layout.
     wide = ok(bundled("report", "board", "--lang", "en", env={"COLUMNS": "160"})).stdout
     assert max(len(line) for line in wide.splitlines()) <= 100
@@ -339,4 +339,76 @@ def test_unpaid_rule_boundary() -> None:
     (alert,) = board.unpaid_commitment_alerts([c], date(2018, 2, 1), 30)
     assert alert.facts["days"] == 31
     assert board.alert_message(alert, "fr") == (
-        "X : 5,00 $ signés le 1er janvier 2018, toujours non versés après 31 jours (alerte après 30 jours).")
+        "X : 5,00 $ de l'engagement signé le 1er janvier 2018 toujours non versés après 31 jours "
+        "(alerte après 30 jours).")
+    assert board.alert_message(alert, "en") == (
+        "X: 5.00 $ of the commitment signed on January 1, 2018 still unpaid after 31 days (alert after 30 days).")
+
+
+def test_alerts_never_break_a_line_inside_an_amount_or_a_date() -> None:
+    """A French board reader saw '(115' at the end of a line and '010,00 $)' on the next."""
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from fisiq.render_board import Prose
+
+    message = ("Les prêts approuvés non décaissés (220 000,00 $) dépassent l'encaisse (115 010,00 $) "
+               "de 104 990,00 $ ; 1 500 XOF signés le 1er mai 2018, soit 46,5 % du capital.")
+    whole = ["220 000,00 $", "115 010,00 $", "104 990,00 $", "1 500 XOF", "1er mai 2018", "46,5 %", "$ ;"]
+    for width in range(30, 101):
+        out = io.StringIO()
+        table = Table(box=None, show_header=False, padding=(0, 1), pad_edge=False)
+        table.add_column(no_wrap=True)
+        table.add_column(ratio=1)
+        table.add_row("⚠ Encaisse", Prose(message))
+        Console(file=out, width=width).print(table)
+        text = out.getvalue()
+        lines = [line.rstrip() for line in text.splitlines()]
+        assert all(len(line) <= width for line in lines), (width, text)
+        joined = " ".join(line.split("⚠ Encaisse")[-1].strip() for line in lines)
+        assert joined == message, (width, text)
+        for piece in whole:
+            assert any(piece in line for line in lines), (width, piece, text)
+
+
+def test_long_french_labels_stack_the_panels_rather_than_cut_figures(lending: Run, tmp_path: Path) -> None:
+    """A provision's French label is too long for the year panel beside the cash one: the board
+    used to print '2 500…' and '-2 50…', on screen and in the HTML and SVG packets."""
+    ok(lending("entry", "add", "--date", "2018-07-01", "-m", "provision", "-p", "Expenses:Loan-Loss-Provision 2500",
+               "-p", "Assets:Cash"))
+    page, image = tmp_path / "board.html", tmp_path / "board.svg"
+    for lang, label in (("fr", "Dotation à la provision pour pertes sur prêts"), ("en", "Provision for loan losses")):
+        out = ok(lending("report", "board", "--as-of", "2018-07-15", "--lang", lang, "--html", str(page),
+                         "--svg", str(image))).stdout
+        out += text(lending, "--as-of", "2018-07-15", "--lang", lang)
+        assert "…" not in out and "…" not in page.read_text(encoding="utf-8"), out
+        assert "…" not in image.read_text(encoding="utf-8")
+        assert label in out
+    fr = text(lending, "--as-of", "2018-07-15", "--lang", "fr")
+    assert "2 500,00 $" in fr and "-3 700,50 $" in fr and "Capital versé" in fr
+
+
+def test_french_counts_agree_with_their_nouns(lending: Run) -> None:
+    ok(lending("party", "add", "Coop sans région", "--kind", "borrower", "--country", "BF"))
+    fr = text(lending, "--as-of", "2018-05-15", "--lang", "fr")
+    assert "1 prêt, 1 emprunteur" in fr and "1 sur 1 emprunteur" in fr and "0 sur 1 emprunteur" in fr, fr
+    assert "prêts" not in fr.split("Capital restant dû")[1].splitlines()[0]
+    en = text(lending, "--as-of", "2018-05-15", "--lang", "en")
+    assert "1 loan, 1 borrower" in en and "1 of 1 borrower" in en
+    fr = text(lending, "--as-of", "2018-07-15", "--lang", "fr")
+    assert "2 prêts, 2 emprunteurs" in fr and "1 sur 2 emprunteurs" in fr
+
+
+def test_a_borrower_with_no_region_reads_non_precise_in_french(lending: Run) -> None:
+    ok(lending("party", "add", "Coop sans région", "--kind", "borrower", "--country", "BF"))
+    ok(lending("loan", "add", "Coop sans région", "1000.00", "--rate", "5", "--term", "6", "--first-due",
+               "2018-09-01", "--date", "2018-07-01"))
+    ok(lending("loan", "disburse", "4", "--date", "2018-07-02"))
+    fr = text(lending, "--as-of", "2018-07-15", "--lang", "fr")
+    assert "(non précisé) 1 000,00 $" in fr and "(unknown)" not in fr
+    portfolio = ok(lending("portfolio", "--as-of", "2018-07-15", "--lang", "fr")).stdout
+    assert "(non précisé)" in portfolio and "(unknown)" not in portfolio
+    doc = json.loads(ok(lending("portfolio", "--as-of", "2018-07-15", "--json")).stdout)
+    assert "(unknown)" in [g["key"] for g in doc["by_region"]]

@@ -287,9 +287,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Les prêts approuvés non décaissés ({approved_undisbursed}) dépassent l'encaisse ({cash}) de {short}.",
     },
     COMMITMENT_UNPAID: {
-        "en": "{investor}: {unpaid} signed on {signed_on}, still unpaid after {days} "
+        "en": "{investor}: {unpaid} of the commitment signed on {signed_on} still unpaid after {days} "
               "(alert after {threshold_days}).",
-        "fr": "{investor} : {unpaid} signés le {signed_on}, toujours non versés après {days} "
+        "fr": "{investor} : {unpaid} de l'engagement signé le {signed_on} toujours non versés après {days} "
               "(alerte après {threshold_days}).",
     },
 }
@@ -299,6 +299,12 @@ def count_text(n: int, lang: str) -> str:
     """A whole number as people read it: 3 164 (fr), 3,164 (en)."""
     text = f"{n:,}"
     return text.replace(",", " ") if lang == "fr" else text
+
+
+def counted(n: int, singular: str, plural: str, lang: str) -> str:
+    """`n` and its noun, singular or plural as `lang` wants: 0 prêt, 1 prêt, 2 prêts; 0 loans, 1 loan."""
+    one = n <= 1 if lang == "fr" else n == 1
+    return f"{count_text(n, lang)} {singular if one else plural}"
 
 
 def days_text(n: int, lang: str) -> str:

@@ -104,12 +104,16 @@ def _ratio(part: Decimal, whole: Decimal) -> Decimal:
     return (part / whole).quantize(RATIO) if whole else Decimal("0.0000")
 
 
+# The group of loans whose borrower has no region (country, sector) on record.
+UNKNOWN = "(unknown)"
+
+
 def _groups(facts: Sequence[LoanFacts], key: str, zero: Decimal) -> tuple[Group, ...]:
     loans: dict[str, int] = defaultdict(int)
     people: dict[str, set[int]] = defaultdict(set)
     amount: dict[str, Decimal] = defaultdict(lambda: zero)
     for f in facts:
-        k = getattr(f, key) or "(unknown)"
+        k = getattr(f, key) or UNKNOWN
         loans[k] += 1
         people[k].add(f.borrower_id)
         amount[k] += f.position.outstanding_principal

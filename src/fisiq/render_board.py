@@ -8,19 +8,23 @@ into markup.
 
 from __future__ import annotations
 
+import re
+import textwrap
 from decimal import Decimal
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from fisiq.board import BoardFigures, alert_message, count_text
+from fisiq.board import BoardFigures, alert_message, count_text, counted
 from fisiq.commitments import CURRENCY
 from fisiq.loans import borrower_limit
 from fisiq.money import format_money, format_percent, format_ratio
 from fisiq.render_campaign import PAID_STYLE, PRINCIPLE_STYLE, REST_STYLE, SIGNED_STYLE, bar
 from fisiq.render_campaign import labels as campaign_labels
+from fisiq.render_loans import group_name
 from fisiq.statements import label as statement_label
 from fisiq.statements import long_date
 
@@ -46,12 +50,13 @@ LABELS: dict[str, dict[str, str]] = {
         "limit": "Limit per borrower ({share})",
         "portfolio": "Loan portfolio",
         "outstanding": "Outstanding principal",
-        "loans": "{loans} loans, {borrowers} borrowers",
+        "loans": "{loans}, {borrowers}", "loan": "loan", "loans_plural": "loans", "borrower": "borrower",
+        "borrowers_plural": "borrowers",
         "par30": "PAR30 (more than 30 days late)",
         "par90": "PAR90 (more than 90 days late)",
         "women": "Women-led (share of the outstanding)",
         "youth": "Youth-led (share of the outstanding)",
-        "share_line": "{count} of {total} borrowers",
+        "share_line": "{count} of {total}",
         "by_region": "By region",
         "no_loans": "No loan outstanding.",
         "other_currencies": "{n} loan(s) in other currencies not counted here.",
@@ -79,12 +84,13 @@ LABELS: dict[str, dict[str, str]] = {
         "limit": "Limite par emprunteur ({share})",
         "portfolio": "Portefeuille de prêts",
         "outstanding": "Capital restant dû",
-        "loans": "{loans} prêts, {borrowers} emprunteurs",
+        "loans": "{loans}, {borrowers}", "loan": "prêt", "loans_plural": "prêts", "borrower": "emprunteur",
+        "borrowers_plural": "emprunteurs",
         "par30": "PAR30 (plus de 30 jours de retard)",
         "par90": "PAR90 (plus de 90 jours de retard)",
         "women": "Dirigés par des femmes (part du capital dû)",
         "youth": "Dirigés par des jeunes (part du capital dû)",
-        "share_line": "{count} sur {total} emprunteurs",
+        "share_line": "{count} sur {total}",
         "by_region": "Par région",
         "no_loans": "Aucun prêt en cours.",
         "other_currencies": "{n} prêt(s) en d'autres devises non compté(s) ici.",
@@ -116,8 +122,46 @@ def _money(amount: Decimal | None, lang: str, style: str = "") -> Text:
 
 
 def _out(console: Console, *parts: object) -> None:
-    """Print within 100 columns even on a wider terminal: the report keeps its one layout."""
-    console.print(*parts, width=min(console.width, WIDTH))
+    """Print within 100 columns even on a wider terminal: the report keeps its one layout.
+
+    A part whose figures need more (amounts in the trillions) gets the width it needs where
+    the console has it, rather than figures cut short.
+    """
+    width = max([WIDTH, *(_least_width(console, part) for part in parts)])
+    console.print(*parts, width=min(console.width, width))
+
+
+def _least_width(console: Console, part: object) -> int:
+    """The fewest columns a table of figures (no cell may wrap) needs to print whole; 0 for
+    anything that wraps to fit. Rich's own minimum ignores `no_wrap`, so it is its maximum."""
+    if not (isinstance(part, Table) and part.columns and all(column.no_wrap for column in part.columns)):
+        return 0
+    return Measurement.get(console, console.options.update_width(10_000), part).maximum
+
+
+_MONTHS = "janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre"
+# The spaces a line must not break at: inside an amount (115 010,00 $, 1 500 XOF, 46,5 %), a
+# date (1er mai 2018), or before French high punctuation (« ; »). Rich breaks at every space,
+# no-break ones included.
+_GLUE = re.compile(rf"(?<=\d) (?=[\d$%]|[A-Z]{{3}}\b|(?:{_MONTHS})\b)|(?<=1er) (?=(?:{_MONTHS})\b)| (?=[;:!?])")
+_MONTH_YEAR = re.compile(rf"\b({_MONTHS}) (?=\d{{4}}\b)")
+
+
+class Prose:
+    """A sentence that wraps to its column at spaces, never inside an amount or a date."""
+
+    def __init__(self, text: str, style: str = "") -> None:
+        self.glued = _MONTH_YEAR.sub("\\1\0", _GLUE.sub("\0", text))
+        self.style = style
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        longest = max((len(word) for word in self.glued.split(" ")), default=0)
+        return Measurement(longest, len(self.glued)).with_maximum(options.max_width)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        lines = textwrap.wrap(self.glued, width=max(1, options.max_width), break_on_hyphens=False) or [""]
+        for line in lines:
+            yield Text(line.replace("\0", " "), style=self.style)
 
 
 def _heading(console: Console, text: str) -> None:
@@ -196,6 +240,10 @@ def _year(b: BoardFigures, lang: str) -> Table:
 
 def _portfolio(console: Console, b: BoardFigures, lang: str) -> None:
     words, p = labels(lang), b.portfolio
+
+    def borrowers(n: int) -> str:
+        return counted(n, words["borrower"], words["borrowers_plural"], lang)
+
     _heading(console, words["portfolio"])
     if p.loans_outstanding == 0:
         _out(console, Text(words["no_loans"], style="italic"))
@@ -205,22 +253,21 @@ def _portfolio(console: Console, b: BoardFigures, lang: str) -> None:
         table.add_column(justify="right", no_wrap=True)
         table.add_column(style="bright_black")
         table.add_row(Text(words["outstanding"], style="bold"), _money(p.outstanding, lang, "bold"),
-                      words["loans"].format(loans=count_text(p.loans_outstanding, lang),
-                                            borrowers=count_text(p.borrowers, lang)))
+                      words["loans"].format(loans=counted(p.loans_outstanding, words["loan"], words["loans_plural"], lang),
+                                            borrowers=borrowers(p.borrowers)))
         for key, ratio, amount in (("par30", p.par30, p.at_risk30), ("par90", p.par90, p.at_risk90)):
             table.add_row(words[key], Text(format_ratio(ratio, lang), style="red" if ratio > 0 else ""),
                           format_money(amount, p.currency, lang))
         for key, s in (("women", p.women_led), ("youth", p.youth_led)):
             table.add_row(words[key], format_ratio(s.by_amount, lang),
-                          words["share_line"].format(count=count_text(s.borrowers, lang),
-                                                     total=count_text(p.borrowers, lang)))
+                          words["share_line"].format(count=count_text(s.borrowers, lang), total=borrowers(p.borrowers)))
         _out(console, table)
         regions = Text(words["by_region"] + " : " if lang == "fr" else words["by_region"] + ": ", style="bold")
         for i, g in enumerate(p.by_region):
             share = g.outstanding / p.outstanding if p.outstanding else Decimal(0)
             if i:
                 regions.append(" · ")
-            regions.append(g.key, style="bold").append(f" {format_money(g.outstanding, p.currency, lang)}"
+            regions.append(group_name(g.key, lang), style="bold").append(f" {format_money(g.outstanding, p.currency, lang)}"
                                                        f" ({format_ratio(share, lang)})")
         _out(console, regions)
     if p.other_currencies:
@@ -239,7 +286,7 @@ def _alerts(console: Console, b: BoardFigures, lang: str) -> None:
     table.add_column(no_wrap=True)
     table.add_column(ratio=1)
     for a in b.alerts:
-        table.add_row(Text("⚠ " + words[a.kind], style=ALERT_STYLE.get(a.kind, "")), Text(alert_message(a, lang)))
+        table.add_row(Text("⚠ " + words[a.kind], style=ALERT_STYLE.get(a.kind, "")), Prose(alert_message(a, lang)))
     _out(console, table)
 
 
@@ -253,8 +300,16 @@ def render_board(console: Console, b: BoardFigures, lang: str = "en") -> None:
     side = Table.grid(padding=(0, 4))
     side.add_column()
     side.add_column()
-    side.add_row(_cash(b, lang), _year(b, lang))
-    _out(console, side)
+    cash, year = _cash(b, lang), _year(b, lang)
+    side.add_row(cash, year)
+    if _least_width(console, cash) + 4 + _least_width(console, year) <= min(console.width, WIDTH):
+        _out(console, side)
+    else:
+        # Long labels (French ones, an expense of the year) or large amounts: one under the
+        # other, rather than figures cut short to keep them side by side.
+        _out(console, cash)
+        _out(console)
+        _out(console, year)
     _portfolio(console, b, lang)
     _alerts(console, b, lang)
 

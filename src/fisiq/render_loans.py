@@ -17,7 +17,7 @@ from rich.text import Text
 
 from fisiq.loans import InstallmentStatus, Position
 from fisiq.money import format_money, format_percent, format_ratio, to_str
-from fisiq.portfolio import Group, Portfolio
+from fisiq.portfolio import UNKNOWN, Group, Portfolio
 from fisiq.schedule import LoanTerms
 from fisiq.statements import long_date
 
@@ -254,6 +254,11 @@ def _details(details: Mapping[str, object], currency: str, lang: str) -> list[st
 # --- portfolio ------------------------------------------------------------------------------
 
 
+def group_name(key: str, lang: str) -> str:
+    """A portfolio group's name; the group of borrowers with none on record in `lang`."""
+    return "(non précisé)" if lang == "fr" and key == UNKNOWN else key
+
+
 def _group_table(title: str, groups: Sequence[Group], p: Portfolio, lang: str) -> Table:
     lab = _l(lang)
     table = Table(title=title)
@@ -264,7 +269,7 @@ def _group_table(title: str, groups: Sequence[Group], p: Portfolio, lang: str) -
     table.add_column(lab["share"], justify="right")
     for g in groups:
         share = g.outstanding / p.outstanding if p.outstanding else Decimal(0)
-        table.add_row(Text(g.key), str(g.loans), str(g.borrowers), _m(g.outstanding, p.currency, lang), format_ratio(share, lang))
+        table.add_row(Text(group_name(g.key, lang)), str(g.loans), str(g.borrowers), _m(g.outstanding, p.currency, lang), format_ratio(share, lang))
     return table
 
 
