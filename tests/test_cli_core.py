@@ -171,11 +171,25 @@ def test_db_option_refuses_non_ledgers(tmp_path: Any) -> None:
         (str(tmp_path), "directory"),
         (str(tmp_path / "missing.db"), "fisiq init"),
         ("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2", "cannot open"),
+        ("mysql://nobody@127.0.0.1:1/none", "SQLite (a file) or PostgreSQL"),
+        ("postgresql+nosuch://nobody@127.0.0.1:1/none", "postgresql+nosuch://nobody@127.0.0.1:1/none: Can't load"),
+        ("postgresql+pg8000://nobody@127.0.0.1:1/none", "its driver pg8000 is not installed"),
     ]:
         result = runner.invoke(app, ["--db", target, "report", "trial-balance"])
         refused(result, fragment)
     assert not (tmp_path / "missing.db").exists()
     assert text_file.read_text() == "not a ledger"
+
+
+def test_a_postgresql_url_without_psycopg_says_how_to_install_it(monkeypatch: Any) -> None:
+    """Installed without the [postgres] extra, a URL gave a hundred-line traceback."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # `import psycopg` now fails as if absent
+    result = CliRunner().invoke(app, ["--db", "postgresql+psycopg://nobody@127.0.0.1:1/none", "report",
+                                      "trial-balance"])
+    refused(result, "PostgreSQL needs the psycopg driver, which is not installed: pip install 'fisiq[postgres]'")
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_fisiq_db_environment_variable(tmp_path: Any) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.pool import NullPool
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -74,8 +74,21 @@ def make_engine(target: str, *, create: bool = False) -> Engine:
     IMMEDIATE (see `write_transaction`), so two writers queue instead of failing.
     """
     if not is_sqlite(target):
-        engine = create_engine(target, poolclass=NullPool)
-        return engine
+        if not target.startswith("postgresql"):
+            raise LedgerOpenError(
+                f"{display_target(target)}: fisiq keeps its books in SQLite (a file) or PostgreSQL "
+                "(postgresql+psycopg://...)")
+        try:
+            return create_engine(target, poolclass=NullPool)
+        except ModuleNotFoundError as exc:
+            install = "pip install 'fisiq[postgres]' (in a checkout: .venv/bin/pip install -e '.[postgres]')"
+            if exc.name == "psycopg":
+                raise LedgerOpenError(f"PostgreSQL needs the psycopg driver, which is not installed: {install}") from None
+            raise LedgerOpenError(
+                f"{display_target(target)}: its driver {exc.name} is not installed; fisiq speaks to PostgreSQL "
+                f"through psycopg, as postgresql+psycopg://... after {install}") from None
+        except ArgumentError as exc:
+            raise LedgerOpenError(f"{display_target(target)}: {exc}") from None
     if is_url(target):
         url = target
     else:
