@@ -113,3 +113,28 @@ def test_an_import_refuses_clashes_within_the_file(fisiq: Run, tmp_path: Path, r
                    encoding="utf-8")
     refused(fisiq("party", "import", str(csv)), fragment)
     assert json.loads(ok(fisiq("party", "list", "--json")).stdout)["parties"] == []
+
+
+@pytest.mark.parametrize(
+    ("row", "column"),
+    [
+        ("Coop H,borrower,XX,,,,,", "country"),
+        ("Coop H,borrower,sn,,,,,", "country"),
+        ("Coop I,borrower,,,,maybe,,", "women_led"),
+        ("Coop I,borrower,,,,,peut-être,", "youth_led"),
+        ("Coop J,member,,Haiti,,,,", "region"),
+        ("Coop K,borrower,,,,,,ABCDEFGHIJKLMNOPQRSTUVWXYZ", "acronym"),
+        ("Coop L,bank,,,,,,", "kind"),
+        ("Coop M,borrower,,,Agri\x07culture,,,", "sector"),
+        ("Coop N,investor,,,,,,,regular", "membership"),
+        ("Co\x07op,borrower,,,,,,", "name"),
+    ],
+)
+def test_an_import_names_the_column_at_fault(fisiq: Run, tmp_path: Path, row: str, column: str) -> None:
+    """A bad country used to be reported as 'row 2, column name'."""
+    csv = tmp_path / "parties.csv"
+    csv.write_text("name,kind,country,region,sector,women_led,youth_led,acronym,membership\n" + row + "\n",
+                   encoding="utf-8")
+    result = fisiq("party", "import", str(csv))
+    assert result.exit_code == 1 and f"parties.csv: row 2, column {column}: " in result.stderr, result.stderr
+    assert json.loads(ok(fisiq("party", "list", "--json")).stdout)["parties"] == []

@@ -9,10 +9,11 @@ association carry their membership (regular or sympathizing).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fisiq.errors import FisiqError
-from fisiq.names import clean_name, clean_text, name_key, skeleton
+from fisiq.names import TextError, clean_name, clean_text, name_key, skeleton
 
 KINDS = ("member", "labour-fund", "government", "foundation", "investor", "borrower")
 INVESTOR_KINDS = ("member", "labour-fund", "government", "foundation", "investor")
@@ -37,7 +38,14 @@ COUNTRIES = frozenset(
 
 
 class PartyError(FisiqError):
-    """A party that fisiq refuses: a bad kind, country, or a name already taken."""
+    """A party that fisiq refuses: a bad kind, country, or a name already taken.
+
+    `field` names what is wrong (name, kind, country...), for an import to point at its column.
+    """
+
+    def __init__(self, message: str, field: str = "name") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +78,18 @@ class PartyDraft:
 def check_kind(kind: str) -> str:
     value = kind.strip().lower()
     if value not in KINDS:
-        raise PartyError(f"unknown party kind {kind!r}; use {'|'.join(KINDS)}")
+        raise PartyError(f"unknown party kind {kind!r}; use {'|'.join(KINDS)}", "kind")
     return value
+
+
+def _cleaned(clean: Callable[..., str], text: str | None, field: str, max_length: int) -> str | None:
+    """An optional text field cleaned, or a PartyError naming the field."""
+    if not text:
+        return None
+    try:
+        return clean(text, what=field, max_length=max_length)
+    except TextError as exc:
+        raise PartyError(str(exc), field) from None
 
 
 def make_party(
@@ -89,33 +107,36 @@ def make_party(
     """Clean and check what a person typed; raise PartyError / TextError saying what is wrong."""
     kind = check_kind(kind)
     clean = clean_name(name)
-    short = clean_name(acronym, what="acronym", max_length=20) if acronym else None
+    short = _cleaned(clean_name, acronym, "acronym", 20)
+    place = _cleaned(clean_name, region, "region", 40)
+    activity = _cleaned(clean_text, sector, "sector", 80)
     if kind != "borrower":
         given = [opt for opt, v in (("--country", country), ("--region", region), ("--sector", sector),
                                     ("--women-led", women_led), ("--youth-led", youth_led)) if v]
         if given:
-            raise PartyError(f"{', '.join(given)} describe borrowers; {clean!r} is a {kind}")
+            raise PartyError(f"{', '.join(given)} describe borrowers; {clean!r} is a {kind}",
+                             given[0].removeprefix("--").replace("-", "_"))
     code = None
     if country:
         code = country.strip()
         if code.upper() in COUNTRIES and code != code.upper():
-            raise PartyError(f"country code {country!r} must be upper case: {code.upper()}")
+            raise PartyError(f"country code {country!r} must be upper case: {code.upper()}", "country")
         if code not in COUNTRIES:
-            raise PartyError(f"unknown country code {country!r}; use an ISO 3166 code such as HT, SN, BO")
+            raise PartyError(f"unknown country code {country!r}; use an ISO 3166 code such as HT, SN, BO", "country")
     member = None
     if membership:
         member = membership.strip().lower()
         if kind != "member":
-            raise PartyError(f"membership applies to members; {clean!r} is a {kind}")
+            raise PartyError(f"membership applies to members; {clean!r} is a {kind}", "membership")
         if member not in MEMBERSHIPS:
-            raise PartyError(f"unknown membership {membership!r}; use {'|'.join(MEMBERSHIPS)}")
+            raise PartyError(f"unknown membership {membership!r}; use {'|'.join(MEMBERSHIPS)}", "membership")
     return PartyDraft(
         name=clean,
         kind=kind,
         acronym=short,
         country=code,
-        region=clean_name(region, what="region", max_length=40) if region else None,
-        sector=clean_text(sector, what="sector", max_length=80) if sector else None,
+        region=place,
+        sector=activity,
         women_led=women_led,
         youth_led=youth_led,
         membership=member,

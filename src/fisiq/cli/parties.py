@@ -80,15 +80,15 @@ def import_parties(
     problems: list[CsvProblem] = []
     for row in table.rows:
         try:
+            women_led, youth_led = (_flag(row.get(column, ""), column) for column in ("women_led", "youth_led"))
             drafts.append(make_party(
                 row.get("name", ""), row.get("kind") or kind or "",
                 acronym=row.get("acronym") or None, membership=row.get("membership") or None,
                 country=row.get("country") or None, region=row.get("region") or None,
-                sector=row.get("sector") or None,
-                women_led=_flag(row.get("women_led", "")), youth_led=_flag(row.get("youth_led", "")),
+                sector=row.get("sector") or None, women_led=women_led, youth_led=youth_led,
             ))
         except FisiqError as exc:
-            problems.append(CsvProblem(row.number, "name", str(exc)))
+            problems.append(CsvProblem(row.number, getattr(exc, "field", "name"), str(exc)))
     if problems:
         for p in problems:
             typer.echo(f"{file}: {p}", err=True)
@@ -99,7 +99,7 @@ def import_parties(
     typer.echo(f"Added {added} parties from {file}; {len(ids) - added} already recorded.")
 
 
-def _flag(text: str) -> bool:
+def _flag(text: str, column: str) -> bool:
     value = text.strip().lower()
     if value in ("", "0", "no", "false", "non"):
         return False
@@ -107,7 +107,7 @@ def _flag(text: str) -> bool:
         return True
     from fisiq.parties import PartyError
 
-    raise PartyError(f"{text!r} is not yes or no")
+    raise PartyError(f"{text!r} is not yes or no", column)
 
 
 @app.command("list")
