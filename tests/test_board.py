@@ -126,6 +126,14 @@ def test_language_from_fisiq_lang(bundled: Run) -> None:
     refused(bundled("report", "board", "--lang", "de"), "--lang must be fr or en")
 
 
+def test_an_unknown_fisiq_lang_is_refused_not_read_as_english(bundled: Run) -> None:
+    for value in ("xx", "de_DE.UTF-8", "french"):
+        refused(bundled("report", "board", env={"FISIQ_LANG": value}), f"FISIQ_LANG must be fr or en, not {value!r}")
+    assert "Capital campaign" in ok(bundled("report", "board", env={**WIDE, "FISIQ_LANG": "EN"})).stdout
+    # --lang given on the command line wins, whatever FISIQ_LANG says.
+    assert "Campagne" in ok(bundled("report", "board", "--lang", "fr", env={**WIDE, "FISIQ_LANG": "xx"})).stdout
+
+
 def test_as_of_before_everything_gives_zeros(bundled: Run) -> None:
     doc = board_json(bundled, "--as-of", "2000-01-01")
     assert doc["cash"] == doc["free_to_lend"] == doc["capital_paid_in"] == "0.00"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
@@ -97,8 +98,18 @@ def today() -> date:
 
 
 def lang_option_default() -> str:
-    """The report language: FISIQ_LANG, else the system locale (fr_* gives French)."""
-    env = os.environ.get("FISIQ_LANG") or os.environ.get("LC_ALL") or os.environ.get("LANG") or ""
+    """The report language: FISIQ_LANG, else the system locale (fr_* gives French).
+
+    FISIQ_LANG is fisiq's own setting: a value that is neither French nor English (fr, en,
+    fr_CA.UTF-8...) is refused like a bad --lang, not silently read as English.
+    """
+    chosen = os.environ.get("FISIQ_LANG")
+    if chosen:
+        language = re.split(r"[_.\-@]", chosen.strip().lower(), maxsplit=1)[0]
+        if language not in ("fr", "en"):
+            fail(f"FISIQ_LANG must be fr or en, not {chosen!r}")
+        return language
+    env = os.environ.get("LC_ALL") or os.environ.get("LANG") or ""
     return "fr" if env.lower().startswith("fr") else "en"
 
 
