@@ -138,6 +138,23 @@ def test_a_payment_before_its_commitment_says_to_move_the_add_row(parties: Run, 
     assert "row 2, column commitment: commitment 'o1' is added further down; rows apply in order" in result.stderr
 
 
+def test_rows_inside_a_closed_period_are_named_by_row(parties: Run, tmp_path: Path) -> None:
+    """A row whose entry falls inside a closed period was refused with no row number, when
+    the books refused it at writing; every such row is now named, with or without an entry."""
+    ok(parties("import", write(tmp_path, f"{HEADER}\nk1,2019-01-01,add,,FEX,signed,,,100.00,,\n")))
+    ok(parties("period", "close", "2019-03-31"))
+    before = head(parties)
+    text = (f"{HEADER}\nk2,2019-02-01,add,,FEX,signed,,,50.00,,\nk1-q,2019-03-15,pay,k1,,,,,10.00,,\n"
+            "k3,2019-03-31,add,,FEX,prospect,,,20.00,,\nk1-p,2019-04-01,pay,k1,,,,,10.00,,\n")
+    result = parties("import", write(tmp_path, text, "closed.csv"))
+    assert result.exit_code == 1
+    closed = "is inside a closed period (closed through 2019-03-31); date it after 2019-03-31"
+    for row, day in ((2, "2019-02-01"), (3, "2019-03-15"), (4, "2019-03-31")):
+        assert f"row {row}, column date: {day} {closed}" in result.stderr, result.stderr
+    assert "row 5" not in result.stderr and "3 problem(s)" in result.stderr
+    assert head(parties) == before
+
+
 def test_same_ref_with_other_content_is_refused(parties: Run, tmp_path: Path) -> None:
     fisiq = parties
     ok(fisiq("import", write(tmp_path, f"{HEADER}\nr1,2019-01-01,add,,FEX,signed,,,100,,\n")))

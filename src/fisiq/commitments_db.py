@@ -349,12 +349,12 @@ class _Batch:
         return OpResult(op, True, c.id, event, [], c.state.stage, posts)
 
     def _open(self, event: Event, party: str, instrument: str) -> int:
-        """The number of entries the event posts. Refuse a stage change without an entry (a
-        prospect, an agreement, a cancellation of an unsigned pledge) dated inside a closed
-        period: it would change that period's campaign figures. One with an entry is refused
-        by the books themselves."""
+        """The number of entries the event posts. Refuse an event dated inside a closed period:
+        without an entry (a prospect, an agreement, a cancellation of an unsigned pledge) it
+        would change that period's campaign figures; with one, the books would refuse it too,
+        but only when writing, where an import could no longer say which row it was."""
         posts = len(rules.drafts_for(event, commitment_id=0, party=party, instrument=instrument))
-        if self.closed is not None and event.date <= self.closed and not posts:
+        if self.closed is not None and event.date <= self.closed:
             raise CommitmentError(f"{event.date} is inside a closed period (closed through {self.closed}); "
                                   f"date it after {self.closed}", "date")
         return posts
