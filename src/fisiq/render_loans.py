@@ -223,9 +223,9 @@ def render_loan_detail(
     for key in ("date", "event", "amount", "entry", "details"):
         table.add_column(lab[key], justify="right" if key in ("amount", "entry") else "left")
     for kind, day, amount, entry_id, details, reversed_by in events:
-        # French amounts hold commas: its items part with semicolons.
-        said = ("; " if fr else ", ").join(([lab["reversed_by"].format(id=reversed_by)] if reversed_by is not None else [])
-                         + _details(details, c, lang))
+        notes = [lab["reversed_by"].format(id=reversed_by)] if reversed_by is not None else []
+        # French amounts hold commas: there the notes part with semicolons.
+        said = ("; " if fr else ", ").join(notes + _details(details, c, lang))
         table.add_row(day.isoformat(), EVENT_FR.get(kind, kind) if fr else kind,
                       _m(amount, c, lang) if amount is not None else "", str(entry_id) if entry_id else "", Text(said))
     console.print(table)
