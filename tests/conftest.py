@@ -141,4 +141,5 @@ def fisiq(target: str) -> Callable[..., object]:
     def run(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> object:
         return runner.invoke(app, ["--db", target, *args], env=env, input=input)
 
+    run.target = target  # type: ignore[attr-defined]  # for a test that also writes below the CLI
     return run

@@ -162,6 +162,28 @@ def test_period_close_refuses_backdated_entries(fisiq: Run) -> None:
                   "-p", "Equity:Paid-In-Capital"), "closed period")
 
 
+@pytest.mark.parametrize(
+    ("account", "kept_by"),
+    [("Assets:Loans:Principal", "the loan commands"), ("Assets:Loans:Interest-Receivable", "the loan commands"),
+     ("Equity:Commitments:Receivable", "the commitment commands"),
+     ("Equity:Commitments:Subscribed", "the commitment commands")],
+)
+def test_entry_add_refuses_the_accounts_loans_and_commitments_keep(fisiq: Run, account: str, kept_by: str) -> None:
+    """A manual loan of 1,000 showed in the balance sheet but in no portfolio, board or loan
+    list, and a manual commitment in `progress` but not in `commitment list` (found by a
+    helper): the books and the loans or commitments disagreed, and nothing said which was right."""
+    ok(fisiq("party", "add", "Coop A", "--kind", "borrower"))
+    before = head(fisiq)
+    refused(fisiq("entry", "add", "--date", "2018-06-01", "-m", "manual", "-p", f"{account} 1000 @ Coop A",
+                  "-p", "Assets:Cash"), f"{account} is kept by {kept_by}")
+    refused(fisiq("entry", "add", "--date", "2018-06-01", "-m", "manual", "-p", "Assets:Cash 1000",
+                  "-p", account), f"{account} is kept by {kept_by}")
+    assert head(fisiq) == before
+    # The accounts a fund adjusts by hand stay open: a provision, the allowance, cash.
+    ok(fisiq("entry", "add", "--date", "2018-06-01", "-m", "provision", "-p", "Expenses:Loan-Loss-Provision 10",
+             "-p", "Assets:Loans:Allowance"))
+
+
 def test_db_option_refuses_non_ledgers(tmp_path: Any) -> None:
     runner = CliRunner()
     text_file = tmp_path / "notes.txt"

@@ -10,6 +10,7 @@ type's usual sign. The ledger sums to zero.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -101,6 +102,27 @@ INVESTMENT_INTEREST = "Income:Interest:Investments"
 RECOVERIES = "Income:Recoveries"
 OPERATIONS = "Expenses:Operations"
 LOAN_LOSS_PROVISION = "Expenses:Loan-Loss-Provision"
+
+# Accounts whose balance, per party, is what the loans or the commitments say: only their
+# commands (and reversals of their entries) post there. A manual entry would make `progress`,
+# `portfolio` and the board disagree with the books, with nothing to say which is right.
+KEPT_BY: dict[str, str] = {
+    LOAN_PRINCIPAL: "the loan commands (fisiq loan disburse, repay, write-off)",
+    INTEREST_RECEIVABLE: "the loan commands (fisiq loan accrue, repay, write-off)",
+    COMMITMENTS_RECEIVABLE: "the commitment commands (fisiq commitment sign, pay, cancel)",
+    COMMITMENTS_SUBSCRIBED: "the commitment commands (fisiq commitment sign, pay, cancel)",
+}
+
+
+
+def refuse_kept_accounts(names: Iterable[str]) -> None:
+    """Raise AccountError if a manual entry names an account kept by the loans or commitments."""
+    for name in names:
+        if name in KEPT_BY:
+            raise AccountError(
+                f"{name} is kept by {KEPT_BY[name]}; a manual entry there would make the books disagree "
+                "with them (to undo one of their entries: fisiq entry reverse ID)")
+
 
 STANDARD_CHART: tuple[Account, ...] = (
     Account(CASH, AccountType.ASSET, "bank"),

@@ -49,6 +49,7 @@ def add_entry(
     -p "Assets:Cash 75000.00" -p "Equity:Paid-In-Capital -75000.00 @ MRIF" --ref MRIF-2018-1
     """
     from fisiq import ledger as books
+    from fisiq.accounts import refuse_kept_accounts
     from fisiq.entries import EntryDraft, complete_postings, parse_posting
     from fisiq.money import check_currency
     from fisiq.names import clean_text
@@ -63,6 +64,7 @@ def add_entry(
         postings=complete_postings([parse_posting(p, currency) for p in postings]),
         ref=clean_text(ref, what="reference", max_length=200) if ref is not None else None,
     )
+    refuse_kept_accounts(p.account for p in draft.postings)
     with ledger(ctx) as engine:
         result = books.record_entry(engine, draft)
     if as_json:
