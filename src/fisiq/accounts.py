@@ -114,7 +114,6 @@ KEPT_BY: dict[str, str] = {
 }
 
 
-
 def refuse_kept_accounts(names: Iterable[str]) -> None:
     """Raise AccountError if a manual entry names an account kept by the loans or commitments."""
     for name in names:
