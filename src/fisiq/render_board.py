@@ -27,6 +27,7 @@ from fisiq.render_campaign import labels as campaign_labels
 from fisiq.render_loans import group_name
 from fisiq.statements import label as statement_label
 from fisiq.statements import long_date
+from fisiq.widths import natural_width
 
 WIDTH = 100
 BAR_WIDTH = 28
@@ -133,10 +134,10 @@ def _out(console: Console, *parts: object) -> None:
 
 def _least_width(console: Console, part: object) -> int:
     """The fewest columns a table of figures (no cell may wrap) needs to print whole; 0 for
-    anything that wraps to fit. Rich's own minimum ignores `no_wrap`, so it is its maximum."""
+    anything that wraps to fit."""
     if not (isinstance(part, Table) and part.columns and all(column.no_wrap for column in part.columns)):
         return 0
-    return Measurement.get(console, console.options.update_width(10_000), part).maximum
+    return natural_width(console, part)
 
 
 _MONTHS = "janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre"
