@@ -23,10 +23,11 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from conftest import LedgerFactory
-from fisiq import db, ledger
+from fisiq import db, journal_import, ledger
 from fisiq.entries import EntryDraft, Posting
 from fisiq.errors import LedgerError
 from test_bulk_path import BATCH, drafts
+from test_export import cli, ok, small_ledger
 
 D = Decimal
 T = TypeVar("T")
@@ -93,10 +94,33 @@ def test_a_broken_row_written_during_the_batch_is_refused_and_nothing_is_kept(sq
     ledger.record_entry(engine, drafts(1)[0])
     before, before_books = triggers(engine), books(engine)
     with pytest.raises(LedgerError, match=r"the database refused entry 2: entry does not balance"), \
-            db.write_transaction(engine) as conn, ledger._rows_checked_as_a_batch(conn, enabled=True):
+            db.write_transaction(engine) as conn, ledger.rows_checked_as_a_batch(conn, enabled=True):
         Batch(head_id=1, head_hash=ledger_head_hash(conn), rows=[Row(2, FIRST_DAY, legs=[(500, "CAD"), (-400, "CAD")])]).write(conn)
     assert triggers(engine) == before
     assert books(engine) == before_books
+
+
+def test_a_restore_is_checked_as_a_batch_and_leaves_the_triggers_as_they_were(
+        sqlite_ledgers: LedgerFactory, tmp_path: Path) -> None:
+    source = sqlite_ledgers.target()
+    engine = db.open_ledger(source)
+    try:
+        small_ledger(engine)
+        ledger.close_period(engine, CLOSED)
+    finally:
+        engine.dispose()
+    exported = tmp_path / "books.jsonl"
+    ok(cli(source, "export", "-f", "jsonl", "-o", str(exported)))
+    copy = sqlite_ledgers.engine()
+    before = triggers(copy)
+    with exported.open(encoding="utf-8") as lines:
+        restored = journal_import.restore_journal(copy, lines)
+    assert restored.entries == books(copy)[0] > 2
+    assert triggers(copy) == before
+    with db.read_transaction(copy) as conn:
+        assert ledger.verify(conn) is None
+    with pytest.raises(DBAPIError, match="closed period"), copy.begin() as conn:
+        Batch(restored.entries, restored.head, [Row(restored.entries + 1, CLOSED, [(5, "CAD"), (-5, "CAD")])]).write(conn)
 
 
 def ledger_head_hash(conn: Connection) -> str:
@@ -230,7 +254,7 @@ def _refusal_by_triggers(conn: Connection, batch: Batch) -> str | None:
 
 def _refusal_by_batch_checks(conn: Connection, batch: Batch) -> tuple[int, str] | None:
     try:
-        with ledger._rows_checked_as_a_batch(conn, enabled=True):
+        with ledger.rows_checked_as_a_batch(conn, enabled=True):
             batch.write(conn)
     except LedgerError as exc:
         entry_id = int(str(exc).split("entry ")[1].split(":")[0])

@@ -19,7 +19,7 @@ a loan or a commitment.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -47,8 +47,8 @@ from fisiq.export import (
     RegisterDigests,
     parse_checkpoint,
 )
-from fisiq.ledger import ACCOUNT, ENTRY, PARTY, POSTING, account_ids, chain_head
-from fisiq.money import MoneyError, parse_amount, to_minor
+from fisiq.ledger import ACCOUNT, PARTY, account_ids, chain_head, insert_rows, rows_checked_as_a_batch
+from fisiq.money import MoneyError, parse_amount
 from fisiq.parties import PartyError
 from fisiq.parties_db import RecordedParties
 from fisiq.registers import BY_KIND, REGISTERS, RegisterError, RegisterWriter, has_registers
@@ -137,39 +137,33 @@ def _entry(doc: Any, where: str) -> RecordedEntry:
 
 
 class _Writer:
-    """Buffers rows of checked entries and writes them in batches, postings first."""
+    """Buffers rows of checked entries and writes them in batches, postings first, as the bulk
+    path does (`ledger.insert_rows`)."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.accounts = account_ids(conn)
         self.parties = {name: pid for pid, name in conn.execute(select(PARTY.c.id, PARTY.c.name))}
-        self.postings: list[dict[str, object]] = []
-        self.entries: list[dict[str, object]] = []
+        self.as_text = conn.dialect.name == "sqlite"  # see ledger._insert
+        self.postings: list[tuple[object, ...]] = []
+        self.entries: list[tuple[object, ...]] = []
 
-    def add(self, e: RecordedEntry, where: str) -> None:
-        for line, p in enumerate(e.postings, start=1):
+    def add(self, e: RecordedEntry, minors: Sequence[int], where: str) -> None:
+        day = e.date.isoformat() if self.as_text else e.date
+        for line, (p, minor) in enumerate(zip(e.postings, minors, strict=True), start=1):
             party_id = None
             if p.party is not None:
                 party_id = self.parties.get(p.party)
                 if party_id is None:
                     raise RestoreError(f"{where}: party {p.party!r} is not among the file's parties")
-            self.postings.append({
-                "entry_id": e.id, "line": line, "entry_date": e.date, "account_id": self.accounts[p.account],
-                "party_id": party_id, "currency": p.currency, "amount": to_minor(p.amount, p.currency),
-            })
-        self.entries.append({
-            "id": e.id, "date": e.date, "memo": e.memo, "kind": e.kind, "ref": e.ref, "link": e.link,
-            "reverses": e.reverses, "recorded_by": e.recorded_by, "recorded_at": e.recorded_at,
-            "prev_hash": e.prev_hash, "hash": e.hash,
-        })
+            self.postings.append((e.id, line, day, self.accounts[p.account], party_id, p.currency, minor))
+        self.entries.append((e.id, day, e.memo, e.kind, e.ref, e.link, e.reverses, e.recorded_by, e.recorded_at,
+                             e.prev_hash, e.hash))
         if len(self.entries) >= BATCH:
             self.flush()
 
     def flush(self) -> None:
-        if self.postings:
-            self.conn.execute(insert(POSTING), self.postings)
-        if self.entries:
-            self.conn.execute(insert(ENTRY), self.entries)
+        insert_rows(self.conn, self.postings, self.entries)
         self.postings, self.entries = [], []
 
 
@@ -182,7 +176,9 @@ def restore_journal(engine: Engine, lines: Iterable[str], *, source: str = "file
         if has_registers(conn):
             raise RestoreError("the ledger already has loans, commitments, targets or settings; "
                                "restore into a new ledger (`fisiq init`)")
-        return _restore(conn, lines, source)
+        # Every entry is checked here first; the database checks the restored rows as a batch.
+        with rows_checked_as_a_batch(conn, enabled=True):
+            return _restore(conn, lines, source)
 
 
 # The sections of a file, in the order they must come; the checkpoint ends it.
@@ -253,12 +249,12 @@ def _restore(conn: Connection, lines: Iterable[str], source: str) -> Restored:
         elif kind == "entry":
             writer = writer or _Writer(conn)
             entry = _entry(body, where)
-            _check(entry, expected_id, head, closed, reversed_ids, writer.accounts, where)
+            minors = _check(entry, expected_id, head, closed, reversed_ids, writer.accounts, where)
             if entry.kind == PERIOD_CLOSE:
                 closed = entry.date if closed is None else max(closed, entry.date)
             if entry.reverses is not None:
                 reversed_ids.add(entry.reverses)
-            writer.add(entry, where)
+            writer.add(entry, minors, where)
             expected_id, head = entry.id + 1, entry.hash
         else:
             if registers is None:
@@ -343,8 +339,11 @@ def _account(conn: Connection, body: dict[str, Any], where: str) -> int:
 def _check(
     e: RecordedEntry, expected_id: int, head: str, closed: date | None, reversed_ids: set[int],
     accounts: dict[str, int], where: str,
-) -> None:
-    """Everything `verify_chain` and `append_entries` check, before the entry is written."""
+) -> tuple[int, ...]:
+    """Everything `verify_chain` and `append_entries` check, before the entry is written.
+
+    Returns the postings' amounts in minor units, as `validate_entry` does.
+    """
     if e.id != expected_id:
         raise RestoreError(f"{where}: entry {e.id} where entry {expected_id} was expected "
                            "(the file must hold the whole chain from entry 1)")
@@ -353,10 +352,11 @@ def _check(
     if compute_hash(e) != e.hash:
         raise RestoreError(f"{where}: entry {e.id}'s content does not match its hash (altered)")
     try:
-        validate_entry(e.draft(), accounts)
+        minors = validate_entry(e.draft(), accounts)
     except EntryError as exc:
         raise RestoreError(f"{where}: entry {e.id}: {exc}") from None
     if closed is not None and e.date <= closed:
         raise RestoreError(f"{where}: entry {e.id} is dated inside a closed period (closed through {closed})")
     if e.reverses is not None and (not 0 < e.reverses < e.id or e.reverses in reversed_ids):
         raise RestoreError(f"{where}: entry {e.id} reverses entry {e.reverses}, which it cannot")
+    return minors

@@ -405,7 +405,7 @@ def append_entries(
     different content it is refused. Raises LedgerError/EntryError and writes nothing on any
     refusal (the caller's transaction rolls back).
     """
-    with _without_cycle_collection(), _rows_checked_as_a_batch(conn, enabled=len(drafts) > _Writer.ROWS):
+    with _without_cycle_collection(), rows_checked_as_a_batch(conn, enabled=len(drafts) > _Writer.ROWS):
         return _append_entries(conn, drafts, recorded_by or current_user())
 
 
@@ -441,7 +441,7 @@ ROW_CHECKS = {
 
 
 @contextmanager
-def _rows_checked_as_a_batch(conn: Connection, *, enabled: bool) -> Iterator[None]:
+def rows_checked_as_a_batch(conn: Connection, *, enabled: bool) -> Iterator[None]:
     """On SQLite, check a large batch's rows with a few set-wise queries instead of per-row triggers.
 
     The insert triggers of ROW_CHECKS look up the entry table once or twice for every row:
@@ -624,7 +624,7 @@ def _append_entries(conn: Connection, drafts: Sequence[EntryDraft], who: str) ->
             elif writer is not None and head_id % 64 == 0:
                 time.sleep(0)  # see _Writer
         if writer is None:
-            _insert_rows(conn, posting_rows, entry_rows)
+            insert_rows(conn, posting_rows, entry_rows)
         else:
             writer.put(posting_rows, entry_rows)
             writer.finish()
@@ -635,7 +635,9 @@ def _append_entries(conn: Connection, drafts: Sequence[EntryDraft], who: str) ->
     return results
 
 
-def _insert_rows(conn: Connection, posting_rows: list[tuple[object, ...]], entry_rows: list[tuple[object, ...]]) -> None:
+def insert_rows(conn: Connection, posting_rows: list[tuple[object, ...]], entry_rows: list[tuple[object, ...]]) -> None:
+    """Insert checked rows (tuples in POSTING_COLUMNS and ENTRY_COLUMNS order; dates as ISO text
+    on SQLite), many per statement."""
     # Postings first, entries last: each entry's insert triggers check its postings.
     _insert(conn, T.POSTING, POSTING_COLUMNS, posting_rows)
     _insert(conn, T.ENTRY, ENTRY_COLUMNS, entry_rows)
@@ -670,7 +672,7 @@ class _Writer:
         while (rows := self._queue.get()) is not None:
             if self._error is None and not self._stopped:
                 try:
-                    _insert_rows(self._conn, *rows)
+                    insert_rows(self._conn, *rows)
                 except BaseException as exc:  # handed to the caller's thread by finish/put
                     self._error = exc
 
