@@ -134,8 +134,10 @@ def test_list_show_and_status_filter(fund: Run) -> None:
 
 def test_reschedule_write_off_recover_and_provision(fund: Run) -> None:
     ok(fund("loan", "disburse", "1", "--date", "2018-04-01"))
-    out = ok(fund("loan", "reschedule", "1", "--date", "2018-06-15", "--term", "6", "--first-due", "2018-07-15")).stdout
-    assert "restructured" in out
+    args = ("loan", "reschedule", "1", "--date", "2018-06-15", "--term", "6", "--first-due", "2018-07-15", "--ref", "R-1")
+    assert "restructured" in ok(fund(*args)).stdout
+    assert "Reference R-1 is already this reschedule of loan 1; nothing recorded." in ok(fund(*args)).stdout
+    refused(fund(*args[:-2], "--grace", "1", "--ref", "R-1"), "reference 'R-1' is already recorded with other content")
     assert "raised" in ok(fund("loan", "provision", "--as-of", "2018-09-30")).stdout
     assert "nothing posted" in ok(fund("loan", "provision", "--as-of", "2018-09-30")).stdout
     out = ok(fund("loan", "write-off", "1", "--date", "2018-10-01", "--reason", "cooperative dissolved")).stdout

@@ -173,6 +173,31 @@ def test_reschedule_keeps_history_and_marks_restructured(engine: Engine) -> None
     assert trial_total(engine) == 0
 
 
+def test_a_reschedule_reference_is_an_idempotency_key(engine: Engine) -> None:
+    add_capital(engine, D("75000.00"))
+    loan_id = _loan(engine)
+    loans_db.disburse(engine, loan_id, date(2018, 4, 1))
+    asked = {"term": 6, "first_due": date(2018, 7, 15), "annual_rate": D("9"), "ref": "BOARD-2018-06"}
+    first = loans_db.reschedule(engine, loan_id, date(2018, 6, 15), **asked)
+    assert first.created
+    # Run again (a retry after a lost answer): nothing new, whether or not the rate is repeated.
+    again = loans_db.reschedule(engine, loan_id, date(2018, 6, 15), **asked)
+    without_rate = loans_db.reschedule(engine, loan_id, date(2018, 6, 15), term=6, first_due=date(2018, 7, 15),
+                                       ref="BOARD-2018-06")
+    assert not again.created and not without_rate.created
+    assert again.figures["principal"] == first.figures["principal"]
+    for other in ({"term": 7}, {"annual_rate": D("8")}, {"grace": 1}):
+        with pytest.raises(LoanError, match="already recorded with other content"):
+            loans_db.reschedule(engine, loan_id, date(2018, 6, 15), **{**asked, **other})
+    with pytest.raises(LoanError, match="already recorded with other content"):
+        loans_db.reschedule(engine, loan_id, date(2018, 6, 16), **asked)
+    with pytest.raises(LoanError, match="already recorded with other content"):
+        loans_db.repay(engine, loan_id, D("100.00"), date(2018, 7, 15), ref="BOARD-2018-06")
+    events = loans_db.read_loan(engine, loan_id).events
+    assert [e.kind for e in events] == ["disbursed", "interest", "interest", "rescheduled"]
+    assert events[-1].ref == "BOARD-2018-06"
+
+
 def test_write_off_uses_the_allowance_then_the_expense_and_recovery(engine: Engine) -> None:
     add_capital(engine, D("75000.00"))
     loan_id = _loan(engine)

@@ -643,10 +643,21 @@ def _minor_or_none(amount: Decimal, currency: str) -> int | None:
 def reschedule(
     engine: Engine, loan_id: int, on: date, *, annual_rate: Decimal | None = None, term: int,
     first_due: date, frequency: str | None = None, method: str | None = None, grace: int = 0,
+    ref: str | None = None,
 ) -> Outcome:
-    """New terms for the outstanding principal from `on`; the loan becomes restructured."""
+    """New terms for the outstanding principal from `on`; the loan becomes restructured.
+
+    With `ref`, running it again with the same options is a no-op (`created=False`); the same
+    ref with other options, or on something else, is refused.
+    """
     with write_transaction(engine) as conn:
         loan = get_loan(conn, loan_id)
+        if ref is not None:
+            asked = {"annual_rate": annual_rate, "term": term, "first_due": first_due, "frequency": frequency,
+                     "method": method, "grace": grace}
+            earlier = _same_reschedule(conn, loan, ref, on, asked)
+            if earlier is not None:
+                return earlier
         _refuse_closed(conn, on, str(on), "the reschedule")
         _check_order(loan, "reschedule", on)
         _check_posted_interest(loan, "a reschedule", on)
@@ -664,8 +675,22 @@ def reschedule(
         )
         loans.loan_position(loan.terms, [*loan.domain_events(), loans.Rescheduled(on, terms)], on)  # the rules
         loan, _, after_close = _post_interest(conn, loan, on)
-        loan = _event(conn, loan, "rescheduled", on, terms.principal, None, {"terms": terms_json(terms)})
+        loan = _event(conn, loan, "rescheduled", on, terms.principal, None, {"terms": terms_json(terms)}, ref)
         return Outcome(loan, (), figures={"principal": terms.principal}, interest_after_close=after_close)
+
+
+def _same_reschedule(conn: Connection, loan: LoanRecord, ref: str, on: date, asked: dict[str, Any]) -> Outcome | None:
+    """The earlier reschedule when `ref` is this very one (same loan, date and options; an option
+    left out means "as in force", so it matches what was recorded); refused when the reference
+    belongs to something else; None when it is new."""
+    same = conn.execute(select(EVENT).where(EVENT.c.ref == ref)).first()
+    if same is None:
+        return None
+    if (same.loan_id, same.kind, as_date(same.date)) == (loan.id, "rescheduled", on):
+        recorded = terms_from_json(json.loads(same.details)["terms"])
+        if all(value is None or getattr(recorded, name) == value for name, value in asked.items()):
+            return Outcome(loan, (), figures={"principal": recorded.principal}, created=False)
+    raise LoanError(f"reference {ref!r} is already recorded with other content; use a new reference")
 
 
 def write_off(engine: Engine, loan_id: int, on: date, reason: str) -> Outcome:

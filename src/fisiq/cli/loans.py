@@ -225,16 +225,21 @@ def reschedule(
     frequency: Annotated[str | None, typer.Option("--frequency", help="monthly or quarterly (default: unchanged).")] = None,
     method: Annotated[str | None, typer.Option("--method", help="annuity, equal-principal or bullet.")] = None,
     grace: Annotated[int, typer.Option("--grace", help="Leading interest-only installments.")] = 0,
+    ref: Ref = None,
 ) -> None:
     """A new schedule for the outstanding principal; the loan is marked restructured.
 
-    Example: fisiq loan reschedule 1 --date 2019-02-01 --term 18 --first-due 2019-03-01
+    Example: fisiq loan reschedule 1 --date 2019-02-01 --term 18 --first-due 2019-03-01 --ref BOARD-2019-01
     """
     from fisiq.loans_db import reschedule as run
 
     with ledger(ctx) as engine:
         out = run(engine, loan_id, _date(on), annual_rate=_rate(rate) if rate is not None else None, term=term,
-                  first_due=_date(first_due, "first-due"), frequency=frequency, method=method, grace=grace)
+                  first_due=_date(first_due, "first-due"), frequency=frequency, method=method, grace=grace,
+                  ref=_ref(ref))
+    if not out.created:
+        typer.echo(f"Reference {ref} is already this reschedule of loan {out.loan.id}; nothing recorded.")
+        return
     typer.echo(f"Rescheduled loan {out.loan.id}: {out.figures['principal']} {out.loan.currency} over {term} "
                f"installments from {first_due}; the loan is restructured.{_after_close(out.interest_after_close)}")
 
