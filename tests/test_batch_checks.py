@@ -100,6 +100,36 @@ def test_a_broken_row_written_during_the_batch_is_refused_and_nothing_is_kept(sq
     assert books(engine) == before_books
 
 
+def test_the_batch_checks_judge_the_rows_as_they_stand_at_the_end(sqlite_ledgers: LedgerFactory) -> None:
+    """A posting written for one of the batch's own entries after that entry's row: the
+    per-posting trigger refuses it then; the batch checks judge the entry's final postings,
+    which is what would be committed (see `ledger.rows_checked_as_a_batch`)."""
+    engine = sqlite_ledgers.engine()
+    ledger.record_entry(engine, drafts(1)[0])
+
+    def batch(extra: list[tuple[int, str]]) -> Callable[[Connection], None]:
+        def write(conn: Connection) -> None:
+            rows = [Row(2, FIRST_DAY, [(5, "CAD"), (-5, "CAD")])]
+            Batch(1, ledger_head_hash(conn), rows).write(conn)
+            for line, (amount, currency) in enumerate(extra, start=3):
+                _posting(conn, 2, line, FIRST_DAY, amount, currency)
+        return write
+
+    for extra in ([(7, "CAD"), (-7, "CAD")], [(7, "CAD")]):
+        with pytest.raises(DBAPIError, match="entry being recorded"):
+            undone(engine, batch(extra))
+    assert undone(engine, lambda conn: _refusal_by_batch_checks(conn, batch([(7, "CAD"), (-7, "CAD")]))) is None
+    assert undone(engine, lambda conn: _refusal_by_batch_checks(conn, batch([(7, "CAD")]))) == (2, "entry_balances")
+
+
+def test_an_entry_without_postings_is_named_beside_a_close_with_postings(sqlite_ledgers: LedgerFactory) -> None:
+    engine = sqlite_ledgers.engine()
+    ledger.record_entry(engine, drafts(1)[0])
+    rows = [Row(2, FIRST_DAY, []), Row(3, FIRST_DAY, [(5, "CAD"), (-5, "CAD")], kind="period-close")]
+    assert undone(engine, lambda conn: _refusal_by_batch_checks(conn, Batch(1, ledger_head_hash(conn), rows).write)) == (
+        2, "entry_postings")
+
+
 def test_a_restore_is_checked_as_a_batch_and_leaves_the_triggers_as_they_were(
         sqlite_ledgers: LedgerFactory, tmp_path: Path) -> None:
     source = sqlite_ledgers.target()
@@ -243,19 +273,19 @@ def undone(engine: Engine, attempt: Callable[[Connection], T]) -> T:
     return outcome[0]
 
 
-def _refusal_by_triggers(conn: Connection, batch: Batch) -> str | None:
+def _refusal_by_triggers(conn: Connection, write: Callable[[Connection], None]) -> str | None:
     try:
-        batch.write(conn)
+        write(conn)
     except DBAPIError as exc:
         message = str(exc.orig)
         return next(rule for rule, text in ledger.ROW_CHECKS.items() if text in message)
     return None
 
 
-def _refusal_by_batch_checks(conn: Connection, batch: Batch) -> tuple[int, str] | None:
+def _refusal_by_batch_checks(conn: Connection, write: Callable[[Connection], None]) -> tuple[int, str] | None:
     try:
         with ledger.rows_checked_as_a_batch(conn, enabled=True):
-            batch.write(conn)
+            write(conn)
     except LedgerError as exc:
         entry_id = int(str(exc).split("entry ")[1].split(":")[0])
         return entry_id, next(rule for rule, text in ledger.ROW_CHECKS.items() if str(exc).endswith(text))
@@ -279,8 +309,8 @@ def test_the_batch_checks_refuse_what_the_triggers_refuse(tmp_path_factory: pyte
         before, before_books = triggers(engine), books(engine)
         head_id, head_hash = before_books[2]
         batch = Batch(head_id, head_hash, rows, stray)
-        by_triggers = undone(engine, lambda conn: _refusal_by_triggers(conn, batch))
-        by_checks = undone(engine, lambda conn: _refusal_by_batch_checks(conn, batch))
+        by_triggers = undone(engine, lambda conn: _refusal_by_triggers(conn, batch.write))
+        by_checks = undone(engine, lambda conn: _refusal_by_batch_checks(conn, batch.write))
         assert (by_checks[1] if by_checks else None) == by_triggers, fault
         assert (by_triggers is None) == (fault == "none")
         if by_checks is not None and fault != "a posting for a recorded entry":

@@ -452,6 +452,12 @@ def rows_checked_as_a_batch(conn: Connection, *, enabled: bool) -> Iterator[None
     finds them missing: it waits for the write lock, and a rollback restores them too. A
     broken rule raises LedgerError naming the first entry that breaks it (the domain checks
     before writing, so that would be fisiq's own bug). PostgreSQL keeps its triggers.
+
+    The checks judge the rows as they stand when the batch ends, which is all that is ever
+    committed: no posting for an entry recorded before the batch, and every new entry
+    balanced, dated, chained and after the closes over its final postings. Unlike the
+    per-posting trigger, they cannot see that one of the batch's own postings was written
+    after its entry's row (fisiq writes each entry's postings before it).
     """
     if not enabled or conn.dialect.name != "sqlite":
         yield
@@ -549,7 +555,8 @@ def _batch_problem(conn: Connection, head_id: int, head_hash: str, closed: date 
     if legs is not None:
         found.append((legs.entry_id, legs.rule))
     with_postings = first("SELECT COUNT(DISTINCT entry_id) FROM posting WHERE entry_id > :head_id")
-    if with_postings != count - len(closes):
+    # A close with postings can hide an entry without any from the counts: look then too.
+    if with_postings != count - len(closes) or legs is not None:
         bare = first("SELECT MIN(id) FROM entry AS e WHERE id > :head_id AND kind <> :close"
                      " AND NOT EXISTS (SELECT 1 FROM posting WHERE entry_id = e.id)", close=PERIOD_CLOSE)
         if bare is not None:
