@@ -308,9 +308,7 @@ def counted(n: int, singular: str, plural: str, lang: str) -> str:
 
 
 def days_text(n: int, lang: str) -> str:
-    if lang == "fr":
-        return f"{count_text(n, lang)} jour" + ("s" if n > 1 else "")
-    return f"{count_text(n, lang)} day" + ("" if n == 1 else "s")
+    return counted(n, "jour", "jours", lang) if lang == "fr" else counted(n, "day", "days", lang)
 
 
 def alert_message(alert: Alert, lang: str) -> str:

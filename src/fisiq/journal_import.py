@@ -47,7 +47,15 @@ from fisiq.export import (
     RegisterDigests,
     parse_checkpoint,
 )
-from fisiq.ledger import ACCOUNT, PARTY, account_ids, chain_head, insert_rows, rows_checked_as_a_batch
+from fisiq.ledger import (
+    ACCOUNT,
+    PARTY,
+    account_ids,
+    chain_head,
+    date_for_rows,
+    insert_rows,
+    rows_checked_as_a_batch,
+)
 from fisiq.money import MoneyError, parse_amount
 from fisiq.parties import PartyError
 from fisiq.parties_db import RecordedParties
@@ -144,12 +152,12 @@ class _Writer:
         self.conn = conn
         self.accounts = account_ids(conn)
         self.parties = {name: pid for pid, name in conn.execute(select(PARTY.c.id, PARTY.c.name))}
-        self.as_text = conn.dialect.name == "sqlite"  # see ledger._insert
+        self.row_date = date_for_rows(conn)
         self.postings: list[tuple[object, ...]] = []
         self.entries: list[tuple[object, ...]] = []
 
     def add(self, e: RecordedEntry, minors: Sequence[int], where: str) -> None:
-        day = e.date.isoformat() if self.as_text else e.date
+        day = self.row_date(e.date)
         for line, (p, minor) in enumerate(zip(e.postings, minors, strict=True), start=1):
             party_id = None
             if p.party is not None:

@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -579,7 +579,7 @@ def _append_entries(conn: Connection, drafts: Sequence[EntryDraft], who: str) ->
     results: list[Recorded] = []
     posting_rows: list[tuple[object, ...]] = []
     entry_rows: list[tuple[object, ...]] = []
-    as_text = conn.dialect.name == "sqlite"  # rows go to the driver as they are (see _insert)
+    row_date = date_for_rows(conn)
     refs_in_batch: dict[str, RecordedEntry] = {}
     # From here on the connection belongs to the writer: the loop makes no query.
     writer = _Writer(conn) if len(drafts) > _Writer.ROWS else None
@@ -614,7 +614,7 @@ def _append_entries(conn: Connection, drafts: Sequence[EntryDraft], who: str) ->
             if draft.kind == PERIOD_CLOSE:
                 closed = draft.date
                 reversible.closes_in_batch.add(head_id)
-            day = entry.date.isoformat() if as_text else entry.date
+            day = row_date(entry.date)
             # Party ids by the name as typed (`party_ids` is keyed so; an acronym became the name).
             for line, (p, minor) in enumerate(zip(raw.postings, minors, strict=True), start=1):
                 party_id = None if p.party is None else party_ids[p.party]
@@ -642,9 +642,19 @@ def _append_entries(conn: Connection, drafts: Sequence[EntryDraft], who: str) ->
     return results
 
 
+def date_for_rows(conn: Connection) -> Callable[[date], object]:
+    """How a date goes into the rows `insert_rows` takes: ISO text on SQLite, whose rows go to
+    the driver as they are (see `_insert`); the date itself elsewhere."""
+    return date.isoformat if conn.dialect.name == "sqlite" else _as_is
+
+
+def _as_is(day: date) -> date:
+    return day
+
+
 def insert_rows(conn: Connection, posting_rows: list[tuple[object, ...]], entry_rows: list[tuple[object, ...]]) -> None:
-    """Insert checked rows (tuples in POSTING_COLUMNS and ENTRY_COLUMNS order; dates as ISO text
-    on SQLite), many per statement."""
+    """Insert checked rows (tuples in POSTING_COLUMNS and ENTRY_COLUMNS order, dates as
+    `date_for_rows` gives them), many per statement."""
     # Postings first, entries last: each entry's insert triggers check its postings.
     _insert(conn, T.POSTING, POSTING_COLUMNS, posting_rows)
     _insert(conn, T.ENTRY, ENTRY_COLUMNS, entry_rows)
