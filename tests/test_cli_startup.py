@@ -149,3 +149,16 @@ def test_short_help_shortens_as_click_does(text: str, limit: int) -> None:
 def test_help_text_wraps_as_click_wraps_it(text: str, width: int, indent: str) -> None:
     click_wraps = wrap_text(text, width, initial_indent=indent, subsequent_indent=indent, preserve_paragraphs=True)
     assert "\n".join(roothelp._wrap(text, width, indent)) == click_wraps
+
+
+def test_help_into_a_closed_pipe_exits_as_typer_does_without_a_traceback() -> None:
+    # `fisiq --help | head -1`: the reader is gone before fisiq writes (it starts in ~50 ms).
+    def run(code: str) -> tuple[int, bytes]:
+        proc = subprocess.Popen([sys.executable, "-c", code, "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        stderr = proc.stderr.read()
+        proc.stderr.close()
+        return proc.wait(), stderr
+
+    assert run("from fisiq.cli import main; main()") == run("from fisiq.cli.main import main; main()") == (1, b"")

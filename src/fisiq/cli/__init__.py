@@ -1,5 +1,6 @@
 """The command-line interface: thin commands that parse, call one storage function, render."""
 
+import os
 import sys
 
 
@@ -12,7 +13,13 @@ def main() -> None:
     if sys.argv[1:] == ["--help"]:
         from fisiq.cli import roothelp
 
-        print(roothelp.render(roothelp.terminal_width()))
+        try:
+            print(roothelp.render(roothelp.terminal_width()), flush=True)
+        except BrokenPipeError:
+            # `fisiq --help | head -1`: the reader left. Say nothing and exit 1, as click does
+            # for every other command; stdout goes to devnull so that the flush at exit cannot fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         return
     from fisiq.cli.main import main as run_app
 
