@@ -434,17 +434,17 @@ def _flip(hex_text: str) -> str:
 
 def _tamper_entry(e: RecordedEntry, how: str, pick: int, delta: int) -> RecordedEntry:
     changes: dict[str, Callable[[], RecordedEntry]] = {
-        "id": lambda: replace(e, id=e.id + delta + 1),
-        "date": lambda: replace(e, date=e.date + timedelta(days=delta)),
-        "memo": lambda: replace(e, memo=e.memo + "!"),
-        "kind": lambda: replace(e, kind="loan-disbursement" if e.kind != "loan-disbursement" else "manual"),
-        "ref": lambda: replace(e, ref=None if e.ref else "R-forged"),
-        "link": lambda: replace(e, link=None if e.link else "loan:99"),
-        "reverses": lambda: replace(e, reverses=None if e.reverses else 10_000),
-        "recorded_by": lambda: replace(e, recorded_by=e.recorded_by + "x"),
-        "recorded_at": lambda: replace(e, recorded_at=e.recorded_at.replace("2026", "2025")),
-        "prev_hash": lambda: replace(e, prev_hash=_flip(e.prev_hash)),
-        "hash": lambda: replace(e, hash=_flip(e.hash)),
+        "id": lambda: e._replace(id=e.id + delta + 1),
+        "date": lambda: e._replace(date=e.date + timedelta(days=delta)),
+        "memo": lambda: e._replace(memo=e.memo + "!"),
+        "kind": lambda: e._replace(kind="loan-disbursement" if e.kind != "loan-disbursement" else "manual"),
+        "ref": lambda: e._replace(ref=None if e.ref else "R-forged"),
+        "link": lambda: e._replace(link=None if e.link else "loan:99"),
+        "reverses": lambda: e._replace(reverses=None if e.reverses else 10_000),
+        "recorded_by": lambda: e._replace(recorded_by=e.recorded_by + "x"),
+        "recorded_at": lambda: e._replace(recorded_at=e.recorded_at.replace("2026", "2025")),
+        "prev_hash": lambda: e._replace(prev_hash=_flip(e.prev_hash)),
+        "hash": lambda: e._replace(hash=_flip(e.hash)),
     }
     if how in changes:
         return changes[how]()
@@ -458,7 +458,7 @@ def _tamper_entry(e: RecordedEntry, how: str, pick: int, delta: int) -> Recorded
         postings.append(postings.pop(0))
     else:
         postings[i] = _tamper_posting(postings[i], how, delta)
-    return replace(e, postings=tuple(postings))
+    return e._replace(postings=tuple(postings))
 
 
 @given(

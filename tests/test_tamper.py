@@ -187,7 +187,7 @@ def _rehash_from(conn: Connection, start: int, head: int) -> None:
     prev = _scalar(conn, "SELECT hash FROM entry WHERE id = ?", start - 1) if start > 1 else "0" * 64
     for entry in list(ledger.iter_entries(conn, ids=(start, head))):
         entry_id = entry.id
-        resealed = replace(entry, prev_hash=prev, hash="")
+        resealed = entry._replace(prev_hash=prev, hash="")
         new_hash = compute_hash(resealed)
         conn.exec_driver_sql("UPDATE entry SET prev_hash = ?, hash = ? WHERE id = ?", (prev, new_hash, entry_id))
         prev = new_hash

@@ -11,9 +11,10 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from fisiq.errors import FisiqError
 from fisiq.money import DEFAULT_CURRENCY, MoneyError, check_currency, from_minor, parse_amount, to_minor
@@ -58,8 +59,7 @@ class EntryDraft:
     reverses: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class RecordedEntry:
+class RecordedEntry(NamedTuple):
     """An entry as stored: its place in the chain, who recorded it and when, and its hash."""
 
     id: int
@@ -73,7 +73,7 @@ class RecordedEntry:
     recorded_at: str  # UTC, ISO 8601 with microseconds and a trailing Z
     prev_hash: str
     hash: str
-    postings: tuple[Posting, ...] = field(default_factory=tuple)
+    postings: tuple[Posting, ...] = ()
 
     def draft(self) -> EntryDraft:
         return EntryDraft(self.date, self.memo, self.postings, self.kind, self.ref, self.link, self.reverses)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from itertools import chain, pairwise
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 from sqlalchemy import Connection, Date, Engine, Select, and_, column, func, insert, select, table
 
@@ -164,8 +164,7 @@ def party_names(conn: Connection) -> dict[int, str]:
 # --- recording ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Recorded:
+class Recorded(NamedTuple):
     """The outcome of a write: the entry, and whether it is new (False: same ref, no-op)."""
 
     entry: RecordedEntry
@@ -592,7 +591,7 @@ def _append_entries(conn: Connection, drafts: Sequence[EntryDraft], who: str) ->
                 previous = refs_in_batch.get(draft.ref) or recorded_refs.get(draft.ref)
                 if previous is not None:
                     if same_content(previous.draft(), draft):
-                        results.append(Recorded(previous, created=False))
+                        results.append(Recorded(previous, False))
                         continue
                     raise LedgerError(
                         f"reference {draft.ref!r} is already entry {previous.id} with different content; "
@@ -623,7 +622,7 @@ def _append_entries(conn: Connection, drafts: Sequence[EntryDraft], who: str) ->
                 (entry.id, day, entry.memo, entry.kind, entry.ref, entry.link, entry.reverses,
                  entry.recorded_by, entry.recorded_at, entry.prev_hash, entry.hash)
             )
-            results.append(Recorded(entry, created=True))
+            results.append(Recorded(entry, True))
             if writer is not None and len(entry_rows) == put_at:
                 writer.put(posting_rows, entry_rows)
                 posting_rows, entry_rows = [], []
@@ -747,7 +746,7 @@ def _insert(conn: Connection, table: Any, columns: Sequence[str], rows: list[tup
     allowed = conn.connection.driver_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # type: ignore[union-attr]
     per = max(1, min(allowed, 16_000) // len(columns))
     head = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
-    one = "(" + ", ".join("?" * len(columns)) + ")"
+    one = "(" + ", ".join("?" for name in columns) + ")"
     for start in range(0, len(rows), per):
         part = rows[start : start + per]
         conn.exec_driver_sql(head + ", ".join([one] * len(part)), tuple(chain.from_iterable(part)))
