@@ -167,6 +167,8 @@ def party_names(conn: Connection) -> dict[int, str]:
 class Recorded(NamedTuple):
     """The outcome of a write: the entry, and whether it is new (False: same ref, no-op)."""
 
+    # A NamedTuple for the reason RecordedEntry is one: one per entry of a bulk import.
+
     entry: RecordedEntry
     created: bool
 
