@@ -420,7 +420,9 @@ def bench_size(count: int, workdir: Path, repeat: int, tools: Sequence[str], wri
     print(f"    {'command':<40}{'wall':>8}    {'CPU':>6}    {'peak RSS':>8}")
     print(f"    {'fisiq report trial-balance --json':<40}{fisiq.seconds:8.2f} s  {fisiq.cpu:6.2f} s  "
           f"{fisiq.max_rss_kb / 1024:7.0f} MB  (books balance: {balanced})")
-    target = 10 if count >= 1_000_000 else 3
+    # The issue sets the ratio at 100k (3x) and 1M (10x); below that ledger-cli's start-up is
+    # shorter than fisiq's and no ratio is asked for.
+    target = 10 if count >= 1_000_000 else 3 if count >= 100_000 else None
     for tool in tools:
         exe = shutil.which(tool)
         if exe is None:
@@ -433,7 +435,7 @@ def bench_size(count: int, workdir: Path, repeat: int, tools: Sequence[str], wri
         if fisiq.cpu and other.cpu:
             line += f" by wall time, {other.cpu / fisiq.cpu:.1f}x by CPU time"
         if tool == "ledger":
-            line += f" (target >= {target}x: {verdict(speedup >= target)})"
+            line += f" (target >= {target}x: {verdict(speedup >= target)})" if target else " (no target at this size)"
         print(line, flush=True)
     if count >= 1_000_000:
         ok = fisiq.max_rss_kb / 1024 < 200
