@@ -593,7 +593,7 @@ def _append_entries(conn: Connection, drafts: Sequence[EntryDraft], who: str) ->
                 previous = refs_in_batch.get(draft.ref) or recorded_refs.get(draft.ref)
                 if previous is not None:
                     if same_content(previous.draft(), draft):
-                        results.append(Recorded(previous, False))
+                        results.append(Recorded(previous, created=False))
                         continue
                     raise LedgerError(
                         f"reference {draft.ref!r} is already entry {previous.id} with different content; "
@@ -624,7 +624,7 @@ def _append_entries(conn: Connection, drafts: Sequence[EntryDraft], who: str) ->
                 (entry.id, day, entry.memo, entry.kind, entry.ref, entry.link, entry.reverses,
                  entry.recorded_by, entry.recorded_at, entry.prev_hash, entry.hash)
             )
-            results.append(Recorded(entry, True))
+            results.append(Recorded(entry, created=True))
             if writer is not None and len(entry_rows) == put_at:
                 writer.put(posting_rows, entry_rows)
                 posting_rows, entry_rows = [], []
@@ -748,7 +748,7 @@ def _insert(conn: Connection, table: Any, columns: Sequence[str], rows: list[tup
     allowed = conn.connection.driver_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # type: ignore[union-attr]
     per = max(1, min(allowed, 16_000) // len(columns))
     head = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
-    one = "(" + ", ".join("?" for name in columns) + ")"
+    one = "(" + ", ".join("?" * len(columns)) + ")"
     for start in range(0, len(rows), per):
         part = rows[start : start + per]
         conn.exec_driver_sql(head + ", ".join([one] * len(part)), tuple(chain.from_iterable(part)))
