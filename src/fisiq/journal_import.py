@@ -53,6 +53,7 @@ from fisiq.ledger import (
     account_ids,
     chain_head,
     date_for_rows,
+    entry_row,
     insert_rows,
     rows_checked_as_a_batch,
 )
@@ -165,8 +166,7 @@ class _Writer:
                 if party_id is None:
                     raise RestoreError(f"{where}: party {p.party!r} is not among the file's parties")
             self.postings.append((e.id, line, day, self.accounts[p.account], party_id, p.currency, minor))
-        self.entries.append((e.id, day, e.memo, e.kind, e.ref, e.link, e.reverses, e.recorded_by, e.recorded_at,
-                             e.prev_hash, e.hash))
+        self.entries.append(entry_row(e, day))
         if len(self.entries) >= BATCH:
             self.flush()
 

@@ -620,10 +620,7 @@ def _append_entries(conn: Connection, drafts: Sequence[EntryDraft], who: str) ->
             for line, (p, minor) in enumerate(zip(raw.postings, minors, strict=True), start=1):
                 party_id = None if p.party is None else party_ids[p.party]
                 posting_rows.append((head_id, line, day, known[p.account], party_id, p.currency, minor))
-            entry_rows.append(
-                (entry.id, day, entry.memo, entry.kind, entry.ref, entry.link, entry.reverses,
-                 entry.recorded_by, entry.recorded_at, entry.prev_hash, entry.hash)
-            )
+            entry_rows.append(entry_row(entry, day))
             results.append(Recorded(entry, created=True))
             if writer is not None and len(entry_rows) == put_at:
                 writer.put(posting_rows, entry_rows)
@@ -651,6 +648,13 @@ def date_for_rows(conn: Connection) -> Callable[[date], object]:
 
 def _as_is(day: date) -> date:
     return day
+
+
+def entry_row(entry: RecordedEntry, day: object) -> tuple[object, ...]:
+    """The entry's row for `insert_rows`, in ENTRY_COLUMNS order, its date given as
+    `date_for_rows` gives it."""
+    return (entry.id, day, entry.memo, entry.kind, entry.ref, entry.link, entry.reverses,
+            entry.recorded_by, entry.recorded_at, entry.prev_hash, entry.hash)
 
 
 def insert_rows(conn: Connection, posting_rows: list[tuple[object, ...]], entry_rows: list[tuple[object, ...]]) -> None:

@@ -27,7 +27,7 @@ Settings live in `settings_db` with every other setting (so `fisiq config` shows
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -571,11 +571,12 @@ def accrue(engine: Engine, through: date) -> list[Accrual]:
     return posted
 
 
-def _same_ref(
-    conn: Connection, loan: LoanRecord, ref: str | None, kind: str, on: date, amount: Decimal
-) -> Outcome | None:
-    """The earlier outcome when `ref` is already this very event (a no-op); refused when the
-    reference belongs to something else; None when the reference is new."""
+def _recorded_under(
+    conn: Connection, loan: LoanRecord, ref: str | None, kind: str, on: date, same_content: Callable[[Any], bool]
+) -> Any | None:
+    """The event row already recorded under `ref` when it is this very event (same loan, kind
+    and date, and `same_content` holds for it): a no-op for the caller. Refused when the
+    reference belongs to something else or its entry was reversed; None when it is new."""
     if ref is None:
         return None
     same = conn.execute(select(EVENT).where(EVENT.c.ref == ref)).first()
@@ -589,11 +590,18 @@ def _same_ref(
             f"reference {ref!r} was entry {same.entry_id}, reversed by entry {reversed_by}; "
             "record the correction under a new reference"
         )
-    if (same.loan_id, same.kind, as_date(same.date), same.amount) == (
-        loan.id, kind, on, _minor_or_none(amount, loan.currency)
-    ):
-        return Outcome(loan, (same.entry_id,), created=False)
+    if (same.loan_id, same.kind, as_date(same.date)) == (loan.id, kind, on) and same_content(same):
+        return same
     raise LoanError(f"reference {ref!r} is already recorded with other content; use a new reference")
+
+
+def _same_ref(
+    conn: Connection, loan: LoanRecord, ref: str | None, kind: str, on: date, amount: Decimal
+) -> Outcome | None:
+    """The earlier outcome when `ref` is already this very event of this amount (see `_recorded_under`)."""
+    same = _recorded_under(conn, loan, ref, kind, on,
+                           lambda row: row.amount == _minor_or_none(amount, loan.currency))
+    return None if same is None else Outcome(loan, (same.entry_id,), created=False)
 
 
 def repay(engine: Engine, loan_id: int, amount: Decimal, on: date, ref: str | None = None) -> Outcome:
@@ -680,17 +688,14 @@ def reschedule(
 
 
 def _same_reschedule(conn: Connection, loan: LoanRecord, ref: str, on: date, asked: dict[str, Any]) -> Outcome | None:
-    """The earlier reschedule when `ref` is this very one (same loan, date and options; an option
-    left out means "as in force", so it matches what was recorded); refused when the reference
-    belongs to something else; None when it is new."""
-    same = conn.execute(select(EVENT).where(EVENT.c.ref == ref)).first()
-    if same is None:
-        return None
-    if (same.loan_id, same.kind, as_date(same.date)) == (loan.id, "rescheduled", on):
-        recorded = terms_from_json(json.loads(same.details)["terms"])
-        if all(value is None or getattr(recorded, name) == value for name, value in asked.items()):
-            return Outcome(loan, (), figures={"principal": recorded.principal}, created=False)
-    raise LoanError(f"reference {ref!r} is already recorded with other content; use a new reference")
+    """The earlier reschedule when `ref` is this very one (see `_recorded_under`): same loan,
+    date and options, where an option left out means "as in force" and so matches what was recorded."""
+    def recorded(row: Any) -> LoanTerms:
+        return terms_from_json(json.loads(row.details)["terms"])
+
+    same = _recorded_under(conn, loan, ref, "rescheduled", on, lambda row: all(
+        value is None or getattr(recorded(row), name) == value for name, value in asked.items()))
+    return None if same is None else Outcome(loan, (), figures={"principal": recorded(same).principal}, created=False)
 
 
 def write_off(engine: Engine, loan_id: int, on: date, reason: str) -> Outcome:
