@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
@@ -420,3 +421,42 @@ def test_a_borrower_with_no_region_reads_non_precise_in_french(lending: Run) -> 
     assert "(non précisé)" in portfolio and "(unknown)" not in portfolio
     doc = json.loads(ok(lending("portfolio", "--as-of", "2018-07-15", "--json")).stdout)
     assert "(unknown)" in [g["key"] for g in doc["by_region"]]
+
+
+def test_narrow_terminals_never_cut_or_split_a_figure(lending: Run) -> None:
+    """On an 80-column terminal the French board printed '1 000 000,…' and '75 000,0…' in the
+    campaign, and at 60 columns split '5 024,71 $' over three lines in the portfolio. A table of
+    figures prints at the width it needs (docs/cli.md: never cut); prose wraps between words."""
+    ok(lending("entry", "add", "--date", "2018-07-01", "-m", "provision", "-p", "Expenses:Loan-Loss-Provision 2500",
+               "-p", "Assets:Cash"))
+    ok(lending("target", "set", "member", "1000000", "--date", "2018-03-31"))
+    for lang in ("fr", "en"):
+        doc = board_json(lending, "--as-of", "2018-07-15", "--lang", lang)
+        wide = ok(lending("report", "board", "--as-of", "2018-07-15", "--lang", lang, env={"COLUMNS": "100"})).stdout
+        figures = {piece for piece in re.findall(r"-?\d[\d ,.]*\d(?: \$| %|%)", wide)}
+        assert len(figures) > 20 and any(f.startswith("1 000 000") or f.startswith("1,000,000") for f in figures)
+        for width in (40, 60, 80, 99):
+            out = ok(lending("report", "board", "--as-of", "2018-07-15", "--lang", lang,
+                             env={"COLUMNS": str(width)})).stdout
+            assert "…" not in out, (lang, width, out)
+            for figure in figures:
+                assert any(figure in line for line in out.splitlines()), (lang, width, figure, out)
+            prose = [line for line in out.splitlines() if "⚠" in line or line.startswith(("Par région", "By region"))]
+            assert prose and all(len(line.rstrip()) <= width for line in prose), (lang, width, out)
+        assert doc["portfolio"]["outstanding"] == "11050.00"
+
+
+def test_prose_keeps_styles_and_splits_only_a_word_longer_than_its_column() -> None:
+    import io
+
+    from rich.console import Console
+    from rich.text import Text
+
+    from fisiq.render_board import Prose
+
+    out = io.StringIO()
+    Console(file=out, width=10, color_system="truecolor", force_terminal=True).print(
+        Prose(Text("Par région : ").append("Haïti", style="bold").append(" abcdefghijklmnop 1 500,00 $")))
+    lines = [line.rstrip() for line in Text.from_ansi(out.getvalue()).plain.splitlines()]
+    assert lines == ["Par", "région :", "Haïti", "abcdefghij", "klmnop", "1 500,00 $"], lines
+    assert "\x1b[1mHaïti" in out.getvalue()

@@ -9,7 +9,6 @@ into markup.
 from __future__ import annotations
 
 import re
-import textwrap
 from decimal import Decimal
 
 from rich import box
@@ -27,7 +26,7 @@ from fisiq.render_campaign import labels as campaign_labels
 from fisiq.render_loans import group_name
 from fisiq.statements import label as statement_label
 from fisiq.statements import long_date
-from fisiq.widths import natural_width
+from fisiq.widths import least_width
 
 WIDTH = 100
 BAR_WIDTH = 28
@@ -125,19 +124,30 @@ def _money(amount: Decimal | None, lang: str, style: str = "") -> Text:
 def _out(console: Console, *parts: object) -> None:
     """Print within 100 columns even on a wider terminal: the report keeps its one layout.
 
-    A part whose figures need more (amounts in the trillions) gets the width it needs where
-    the console has it, rather than figures cut short.
+    A table gets at least the width it needs to show every figure whole (`_least_width`), on
+    a narrower terminal too, which then folds the long lines (docs/cli.md: tables are never
+    cut); prose wraps to the terminal.
     """
-    width = max([WIDTH, *(_least_width(console, part) for part in parts)])
-    console.print(*parts, width=min(console.width, width))
+    least = max([0, *(_least_width(console, part) for part in parts)])
+    width = max(least, min(console.width, WIDTH))
+    if width <= console.width:
+        console.print(*parts, width=width)
+        return
+    # Rich never prints wider than its console: widen it for the time of this part.
+    narrow = console.width
+    console.width = width
+    try:
+        console.print(*parts, width=width)
+    finally:
+        console.width = narrow
 
 
 def _least_width(console: Console, part: object) -> int:
-    """The fewest columns a table of figures (no cell may wrap) needs to print whole; 0 for
-    anything that wraps to fit."""
-    if not (isinstance(part, Table) and part.columns and all(column.no_wrap for column in part.columns)):
+    """The fewest columns a table needs without cutting a cell (`widths.least_width`); 0 for
+    anything else, which wraps to fit."""
+    if not (isinstance(part, Table) and part.columns):
         return 0
-    return natural_width(console, part)
+    return least_width(console, part)
 
 
 _MONTHS = "janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre"
@@ -149,20 +159,41 @@ _MONTH_YEAR = re.compile(rf"\b({_MONTHS}) (?=\d{{4}}\b)")
 
 
 class Prose:
-    """A sentence that wraps to its column at spaces, never inside an amount or a date."""
+    """A sentence that wraps to its column at spaces, never inside an amount or a date.
 
-    def __init__(self, text: str, style: str = "") -> None:
-        self.glued = _MONTH_YEAR.sub("\\1\0", _GLUE.sub("\0", text))
-        self.style = style
+    Takes a str, or a Text whose styles (a bold name) it keeps.
+    """
+
+    def __init__(self, text: str | Text, style: str = "") -> None:
+        self.text = text if isinstance(text, Text) else Text(text, style=style)
+        self.glued = _MONTH_YEAR.sub("\\1\0", _GLUE.sub("\0", self.text.plain))
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         longest = max((len(word) for word in self.glued.split(" ")), default=0)
         return Measurement(longest, len(self.glued)).with_maximum(options.max_width)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        lines = textwrap.wrap(self.glued, width=max(1, options.max_width), break_on_hyphens=False) or [""]
-        for line in lines:
-            yield Text(line.replace("\0", " "), style=self.style)
+        for start, end in _wrapped(self.glued, max(1, options.max_width)):
+            yield self.text[start:end]
+
+
+def _wrapped(glued: str, width: int) -> list[tuple[int, int]]:
+    """Where each line of `glued` starts and ends, filled greedily word by word; a word longer
+    than the width is split (rich would cut it at the edge)."""
+    lines: list[tuple[int, int]] = []
+    start = end = -1
+    for word in re.finditer(r"[^ ]+", glued):
+        for piece in range(word.start(), word.end(), width):
+            piece_end = min(piece + width, word.end())
+            if start >= 0 and piece_end - start <= width and piece == word.start():
+                end = piece_end
+                continue
+            if start >= 0:
+                lines.append((start, end))
+            start, end = piece, piece_end
+    if start >= 0:
+        lines.append((start, end))
+    return lines or [(0, 0)]
 
 
 def _heading(console: Console, text: str) -> None:
@@ -191,10 +222,10 @@ def _campaign(console: Console, b: BoardFigures, lang: str) -> None:
     bars.add_column()
     for f in rows:
         if f.share_signed is not None and f.share_paid is not None:
-            note = Text(words["of_target"].format(signed=format_percent(f.share_signed, lang),
-                                                  paid=format_percent(f.share_paid, lang)))
+            note = Prose(words["of_target"].format(signed=format_percent(f.share_signed, lang),
+                                                   paid=format_percent(f.share_paid, lang)))
         else:
-            note = Text(words["no_target"], style="italic bright_black")
+            note = Prose(words["no_target"], style="italic bright_black")
         bars.add_row(Text(camp[f.category]), bar(f, BAR_WIDTH), note)
     _out(console, bars)
     legend = Text()
@@ -253,15 +284,18 @@ def _portfolio(console: Console, b: BoardFigures, lang: str) -> None:
         table.add_column(no_wrap=True)
         table.add_column(justify="right", no_wrap=True)
         table.add_column(style="bright_black")
+        # The third column wraps, never inside an amount (`Prose`).
         table.add_row(Text(words["outstanding"], style="bold"), _money(p.outstanding, lang, "bold"),
-                      words["loans"].format(loans=counted(p.loans_outstanding, words["loan"], words["loans_plural"], lang),
-                                            borrowers=borrowers(p.borrowers)))
+                      Prose(words["loans"].format(loans=counted(p.loans_outstanding, words["loan"],
+                                                                words["loans_plural"], lang),
+                                                  borrowers=borrowers(p.borrowers))))
         for key, ratio, amount in (("par30", p.par30, p.at_risk30), ("par90", p.par90, p.at_risk90)):
             table.add_row(words[key], Text(format_ratio(ratio, lang), style="red" if ratio > 0 else ""),
-                          format_money(amount, p.currency, lang))
+                          Prose(format_money(amount, p.currency, lang)))
         for key, s in (("women", p.women_led), ("youth", p.youth_led)):
             table.add_row(words[key], format_ratio(s.by_amount, lang),
-                          words["share_line"].format(count=count_text(s.borrowers, lang), total=borrowers(p.borrowers)))
+                          Prose(words["share_line"].format(count=count_text(s.borrowers, lang),
+                                                           total=borrowers(p.borrowers))))
         _out(console, table)
         regions = Text(words["by_region"] + " : " if lang == "fr" else words["by_region"] + ": ", style="bold")
         for i, g in enumerate(p.by_region):
@@ -270,7 +304,7 @@ def _portfolio(console: Console, b: BoardFigures, lang: str) -> None:
                 regions.append(" · ")
             regions.append(group_name(g.key, lang), style="bold").append(f" {format_money(g.outstanding, p.currency, lang)}"
                                                        f" ({format_ratio(share, lang)})")
-        _out(console, regions)
+        _out(console, Prose(regions))
     if p.other_currencies:
         _out(console, Text(words["other_currencies"].format(n=p.other_currencies), style="italic"))
 

@@ -21,15 +21,27 @@ UNLIMITED = 1_000_000
 def natural_width(console: Console, table: Table) -> int:
     """At least the columns `table` takes with every cell on one line: its widest cells, its
     padding and its rules (none without a box)."""
+    return _width(console, table, wrapping=False)
+
+
+def least_width(console: Console, table: Table) -> int:
+    """The fewest columns `table` prints in without cutting a cell: a `no_wrap` column at its
+    widest cell, any other at the longest piece of a cell that cannot wrap (a word, or what a
+    renderable such as the board's `Prose` keeps on one line)."""
+    return _width(console, table, wrapping=True)
+
+
+def _width(console: Console, table: Table, *, wrapping: bool) -> int:
     _top, right, _bottom, left = table.padding
     columns = table.columns
     rules = len(columns) - 1 + (2 if table.show_edge else 0) if table.box else 0
     padding = (left + right) * len(columns) - (0 if table.pad_edge else left + right)
     width = rules + padding
     for column in columns:
+        cell_width = _least_cell_width if wrapping and not column.no_wrap else _cell_width
         widest = max(column.width or 0, column.min_width or 0)
         for cell in (column.header, column.footer, *column.cells):
-            widest = max(widest, _cell_width(console, cell))
+            widest = max(widest, cell_width(console, cell))
         width += widest
     return max(width, table.width or 0, table.min_width or 0)
 
@@ -40,3 +52,11 @@ def _cell_width(console: Console, cell: Any) -> int:
     if isinstance(cell, str):  # markup only shortens it
         return max(map(cell_len, cell.splitlines()), default=0)
     return Measurement.get(console, console.options.update_width(UNLIMITED), cell).maximum
+
+
+def _least_cell_width(console: Console, cell: Any) -> int:
+    if isinstance(cell, Text):
+        cell = cell.plain
+    if isinstance(cell, str):
+        return max(map(cell_len, cell.split()), default=0)
+    return Measurement.get(console, console.options.update_width(UNLIMITED), cell).minimum
