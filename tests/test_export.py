@@ -17,10 +17,11 @@ from typer.testing import CliRunner
 
 from fisiq import db
 from fisiq import ledger as books
+from fisiq.accounts import STANDARD_CHART
 from fisiq.cli.main import app
 from fisiq.db import open_ledger, utc_now
 from fisiq.entries import EntryDraft, Posting
-from fisiq.export import neutralize, parse_checkpoint, read_checkpoint, register_marks
+from fisiq.export import BOOK_KINDS, neutralize, parse_checkpoint, read_checkpoint, register_marks
 from fisiq.names import name_key, skeleton
 from fisiq.registers import REGISTERS
 
@@ -248,7 +249,7 @@ def _rewrite(path: Path, dest: Path, change: Any, *, redigest: bool = True) -> P
     from the changed lines: what is left to catch them is the checks of their meaning."""
     docs = [d for d in (change(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines())
             if d is not None]
-    kinds = {reg.kind for reg in REGISTERS}
+    kinds = {*BOOK_KINDS, *(reg.kind for reg in REGISTERS)}
     for doc in docs:
         if redigest and "checkpoint" in doc and "registers" in doc["checkpoint"]:
             marks = register_marks([(k, v) for d in docs for k, v in d.items() if k in kinds])
@@ -579,3 +580,74 @@ def test_the_checkpoint_digest_of_the_registers_shows_an_edit(ledgers: Any, tmp_
     older = _rewrite(kept, tmp_path / "older.jsonl", lambda d: {"checkpoint": {
         k: v for k, v in d["checkpoint"].items() if k != "registers"}} if "checkpoint" in d else d)
     ok(cli(ledgers.target(), "restore", str(older)))
+
+
+def _behind_fisiq(target: str, table: str, sql: str) -> None:
+    """Run `sql` as someone with the database's own tools could: the table's append-only
+    trigger set aside for the time of it."""
+    engine = open_ledger(target)
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                kept = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = ?",
+                                            (f"{table}_no_update",)).scalar_one()
+                conn.exec_driver_sql(f"DROP TRIGGER {table}_no_update")
+                conn.exec_driver_sql(sql)
+                conn.exec_driver_sql(kept)
+            else:
+                conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only")
+                conn.exec_driver_sql(sql)
+                conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only")
+    finally:
+        engine.dispose()
+
+
+def test_the_checkpoint_digest_covers_accounts_and_parties(ledgers: Any, tmp_path: Path) -> None:
+    """The entries' hashes cover a party's name, not its kind or whether a borrower is led by
+    women, nor an account's type; the reports count by them. Turning the members' signed
+    capital into a government's, behind fisiq's back, passed `audit verify --checkpoint`, and
+    restore took such an edit in the file."""
+    source = ledgers.target()
+    registers_ledger(source)
+    kept = tmp_path / "kept.jsonl"
+    ok(cli(source, "export", "-f", "jsonl", "-o", str(kept)))
+    marks = {kind: rows for kind, rows, _ in read_checkpoint(str(kept)).registers or ()}
+    assert marks["party"] == 3 and marks["account"] == len(STANDARD_CHART)
+    ok(cli(source, "party", "add", "Coop Thiès", "--kind", "borrower"))  # later rows are fine
+    ok(cli(source, "account", "add", "Expenses:Travel", "--type", "expense"))
+    ok(cli(source, "audit", "verify", "--checkpoint", str(kept)))
+
+    _behind_fisiq(source, "party", "UPDATE party SET kind = 'member' WHERE name = 'MRIF'")
+    ok(cli(source, "audit", "verify"))  # on its own, a consistent ledger
+    failed = cli(source, "audit", "verify", "--checkpoint", str(kept))
+    assert failed.exit_code == 1
+    assert failed.output.strip() == ("FAILED at the registers: the first 3 party rows are not those the "
+                                     "checkpoint's digest was made of: changed since")
+    _behind_fisiq(source, "party", "UPDATE party SET kind = 'government' WHERE name = 'MRIF'")
+    ok(cli(source, "audit", "verify", "--checkpoint", str(kept)))
+    # (An account's type follows from its name, which `audit verify` checks on its own.)
+    _behind_fisiq(source, "account", "UPDATE account SET description = 'Dons' WHERE name = 'Income:Contributions'")
+    failed = cli(source, "audit", "verify", "--checkpoint", str(kept))
+    assert failed.exit_code == 1
+    assert f"the first {len(STANDARD_CHART)} account rows are not those" in failed.output, failed.output
+
+    # A party line edited in the file is refused by restore, as a register line is.
+    edited = _rewrite(kept, tmp_path / "edited.jsonl", lambda d: {"party": {**d["party"], "kind": "member"}}
+                      if d.get("party", {}).get("name") == "MRIF" else d, redigest=False)
+    result = cli(ledgers.target(), "restore", str(edited))
+    assert result.exit_code == 1 and "its party lines are not those its checkpoint's digest was made of" in result.output
+
+    # A version 2 export, whose checkpoint digests the registers only, still restores and verifies.
+    def older(doc: dict[str, Any]) -> dict[str, Any]:
+        if "fisiq" in doc:
+            return {"fisiq": {**doc["fisiq"], "version": 2}}
+        if "checkpoint" in doc:
+            registers = {k: v for k, v in doc["checkpoint"]["registers"].items() if k not in BOOK_KINDS}
+            return {"checkpoint": {**doc["checkpoint"], "registers": registers}}
+        return doc
+
+    version2 = _rewrite(kept, tmp_path / "v2.jsonl", older, redigest=False)
+    restored = ledgers.target()
+    ok(cli(restored, "restore", str(version2)))
+    ok(cli(restored, "audit", "verify", "--checkpoint", str(version2)))
+    ok(cli(restored, "audit", "verify", "--checkpoint", str(kept)))

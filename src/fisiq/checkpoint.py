@@ -8,6 +8,8 @@ Comparing with a checkpoint kept elsewhere catches both.
 
 from __future__ import annotations
 
+from itertools import chain
+
 from sqlalchemy import Connection, select
 
 from fisiq.entries import GENESIS_HASH
@@ -32,14 +34,18 @@ def extends_checkpoint(conn: Connection, count: int, head_hash: str) -> str | No
 
 
 def registers_since(conn: Connection, marks: tuple[RegisterMark, ...]) -> str | None:
-    """None when each register still begins with the rows a checkpoint counted, unchanged
-    (the digest of their export lines is the same); otherwise the first problem."""
-    from fisiq.export import RegisterDigests
+    """None when each register (and the accounts and the parties) still begins with the rows
+    a checkpoint counted, unchanged (the digest of their export lines is the same); otherwise
+    the first problem. A kind the checkpoint does not count (an older export's) is not checked."""
+    from fisiq.export import RegisterDigests, book_lines
+    from fisiq.journal_import import party_rows
+    from fisiq.ledger import list_accounts
     from fisiq.registers import register_lines
 
     left = {kind: rows for kind, rows, _ in marks}
     digests = RegisterDigests()
-    for kind, row in register_lines(conn):
+    books = book_lines(list_accounts(conn, as_opened=True), party_rows(conn))
+    for kind, row in chain(books, register_lines(conn)):
         if left.get(kind, 0) > 0:  # rows added since the checkpoint do not count
             digests.add(kind, row)
             left[kind] -= 1

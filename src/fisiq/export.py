@@ -14,7 +14,8 @@ proves the ledger still extends it.
   header), `account`, `party`, `entry` (every stored field, hashes included), then, in an
   export of the whole ledger, the registers (`target`, `setting`, `commitment`,
   `commitment_event`, `loan`, `loan_event`: see `registers.py`), and `checkpoint` (last;
-  with the registers, it also counts each one's rows and keeps a digest of their lines).
+  with the registers, it also counts each one's rows, the accounts and the parties, and
+  keeps a digest of their lines).
   `fisiq restore` rebuilds a ledger from it, byte for byte.
 - beancount: passes `bean-check`; parties are `party:` metadata strings on postings.
 - ledger: read the same by `ledger` and `hledger`; parties are `; party: NAME` tags.
@@ -43,9 +44,11 @@ if TYPE_CHECKING:
 
 FORMATS = ("csv", "jsonl", "beancount", "ledger")
 JOURNAL_FORMAT = "journal"
-# Version 2 added the register lines; a version 1 file holds the books alone.
-JOURNAL_VERSION = 2
-JOURNAL_VERSIONS = (1, 2)
+# Version 2 added the register lines; a version 1 file holds the books alone. Version 3 writes
+# the accounts in the order they were opened and digests them and the parties in its
+# checkpoint: a fisiq that reads only version 2 would take the new digests for an edit.
+JOURNAL_VERSION = 3
+JOURNAL_VERSIONS = (1, 2, 3)
 CSV_COLUMNS = (
     "entry", "line", "date", "kind", "account", "party", "amount", "currency",
     "memo", "ref", "link", "reverses", "hash",
@@ -83,14 +86,34 @@ def register_line(kind: str, row: Mapping[str, object]) -> str:
     return _json({kind: dict(row)})
 
 
+# Append-only tables a whole jsonl export's checkpoint digests besides the registers. The
+# entries' hashes cover an account's or a party's name only: its type, a party's kind or
+# whether a borrower is led by women, which the reports count by, only this digest covers.
+BOOK_KINDS = ("account", "party")
+
+
+def account_doc(account: Account) -> dict[str, object]:
+    """An account's fields as a jsonl export writes them."""
+    return {"name": account.name, "type": account.type.value, "description": account.description}
+
+
+def book_lines(accounts: Iterable[Account], parties: Iterable[Mapping[str, object]]) -> Iterator[tuple[str, Mapping[str, object]]]:
+    """The account and party lines of a jsonl export, as (kind, fields), in that order."""
+    for account in accounts:
+        yield "account", account_doc(account)
+    for party in parties:
+        yield "party", party
+
+
 class RegisterDigests:
-    """Per register kind, its rows and the SHA-256 of their lines (each followed by a
-    newline), fed one row at a time: what a whole jsonl export's checkpoint records."""
+    """Per kind (BOOK_KINDS, then the registers), its rows and the SHA-256 of their lines
+    (each followed by a newline), fed one row at a time: what a whole jsonl export's
+    checkpoint records."""
 
     def __init__(self) -> None:
         from fisiq.registers import REGISTERS
 
-        self._digests = {reg.kind: hashlib.sha256() for reg in REGISTERS}
+        self._digests = {kind: hashlib.sha256() for kind in (*BOOK_KINDS, *(reg.kind for reg in REGISTERS))}
         self._rows = dict.fromkeys(self._digests, 0)
 
     def add(self, kind: str, row: Mapping[str, object]) -> None:
@@ -266,10 +289,8 @@ def write_jsonl(
 ) -> tuple[int, int]:
     out.write(_json({"fisiq": {"format": JOURNAL_FORMAT, "version": JOURNAL_VERSION,
                                "from": start and start.isoformat(), "to": end and end.isoformat()}}) + "\n")
-    for a in accounts:
-        out.write(_json({"account": {"name": a.name, "type": a.type.value, "description": a.description}}) + "\n")
-    for party in parties:
-        out.write(_json({"party": dict(party)}) + "\n")
+    for kind, row in book_lines(accounts, parties):
+        out.write(register_line(kind, row) + "\n")
     count = postings = 0
     for e in entries:
         count += 1
@@ -410,12 +431,16 @@ def export_ledger(
         raise ExportError(f"unknown export format {fmt!r}; use {'|'.join(FORMATS)}")
     head_id, head_hash = books.chain_head(conn)
     entries: Iterator[RecordedEntry] = books.iter_entries(conn, start=start, end=end, ids=(1, head_id))
+    # In the order they were recorded, as the registers: a checkpoint's digest covers the
+    # rows that were there then, and rows added later come after them.
+    accounts, parties = books.list_accounts(conn, as_opened=True), party_rows(conn)
     # A slice of the dates is for reading; only a whole export can be restored, and carries
-    # the registers a restore needs, with their digest in its checkpoint.
+    # the registers a restore needs, with their digest (and the accounts' and parties') in
+    # its checkpoint.
     registers = list(register_lines(conn)) if start is None and end is None and fmt == "jsonl" else None
-    checkpoint = Checkpoint(head_id, head_hash, None if registers is None else register_marks(registers))
+    checkpoint = Checkpoint(head_id, head_hash, None if registers is None else
+                            register_marks([*book_lines(accounts, parties), *registers]))
     return write_export(
-        out, fmt, entries,
-        accounts=books.list_accounts(conn), parties=party_rows(conn), checkpoint=checkpoint, start=start, end=end,
+        out, fmt, entries, accounts=accounts, parties=parties, checkpoint=checkpoint, start=start, end=end,
         registers=registers or (),
     )

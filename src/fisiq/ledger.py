@@ -122,8 +122,10 @@ def add_account(engine: Engine, name: str, account_type: chart.AccountType, desc
         )
 
 
-def list_accounts(conn: Connection) -> list[chart.Account]:
-    rows = conn.execute(select(T.ACCOUNT.c.name, T.ACCOUNT.c.type, T.ACCOUNT.c.description).order_by(T.ACCOUNT.c.name))
+def list_accounts(conn: Connection, *, as_opened: bool = False) -> list[chart.Account]:
+    """Every account, by name (`as_opened`: in the order they were opened)."""
+    order = T.ACCOUNT.c.id if as_opened else T.ACCOUNT.c.name
+    rows = conn.execute(select(T.ACCOUNT.c.name, T.ACCOUNT.c.type, T.ACCOUNT.c.description).order_by(order))
     return [chart.Account(r.name, chart.AccountType(r.type), r.description) for r in rows]
 
 
