@@ -298,7 +298,7 @@ def test_export_destinations_refused(lending: Run, tmp_path: Path) -> None:
 
 
 def test_failed_write_leaves_the_old_file_whole(lending: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import fisiq.cli.board as cli_board
+    import fisiq.files
 
     folder = tmp_path / "packet"
     folder.mkdir()
@@ -308,7 +308,7 @@ def test_failed_write_leaves_the_old_file_whole(lending: Run, tmp_path: Path, mo
     def broken(src: str, dst: str) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(cli_board.os, "replace", broken)
+    monkeypatch.setattr(fisiq.files.os, "replace", broken)
     refused(lending("report", "board", "--html", str(page)), "No space left on device")
     assert page.read_text(encoding="utf-8") == "the previous packet"
     assert [p.name for p in folder.iterdir()] == ["board.html"]

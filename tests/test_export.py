@@ -651,3 +651,28 @@ def test_the_checkpoint_digest_covers_accounts_and_parties(ledgers: Any, tmp_pat
     ok(cli(restored, "restore", str(version2)))
     ok(cli(restored, "audit", "verify", "--checkpoint", str(version2)))
     ok(cli(restored, "audit", "verify", "--checkpoint", str(kept)))
+
+
+def test_export_destination_errors_name_the_file_asked_for(ledgers: Any, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """`export -o /nonexistent/x.csv` said "No such file or directory: /nonexistent/.x.csv.r88p984c.tmp"."""
+    import fisiq.files
+
+    target = ledgers.target()
+    ok(cli(target, "entry", "add", "--date", "2018-01-05", "-m", "seed", "-p", "Assets:Cash 10", "-p", "Income:Contributions"))
+    for dest, message in ((tmp_path / "missing" / "x.csv", f"the folder {tmp_path / 'missing'} does not exist"),
+                          (tmp_path, "is a directory; give a file name such as fisiq.csv")):
+        result = cli(target, "export", "-f", "csv", "-o", str(dest))
+        assert result.exit_code == 1
+        assert result.output == f"error: --output {dest}: {message}\n"
+    kept = tmp_path / "fisiq.csv"
+    kept.write_text("the previous export", encoding="utf-8")
+
+    def full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fisiq.files.os, "fsync", full)
+    result = cli(target, "export", "-f", "csv", "-o", str(kept))
+    assert result.exit_code == 1 and result.output == f"error: No space left on device: {kept}\n"
+    assert kept.read_text(encoding="utf-8") == "the previous export"
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

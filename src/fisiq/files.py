@@ -19,7 +19,10 @@ def whole_file(path: Path, *, newline: str = "\n") -> Iterator[TextIO]:
     file gets the permissions it would have if written directly (mkstemp's are private).
     """
     parent = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    except OSError as exc:
+        raise _about(exc, path) from None
     try:
         os.chmod(tmp, _mode_for(path))
         with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as out:
@@ -27,9 +30,17 @@ def whole_file(path: Path, *, newline: str = "\n") -> Iterator[TextIO]:
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _about(exc, path) from None
         raise
+
+
+def _about(exc: OSError, path: Path) -> OSError:
+    """The error as of `path`: the temporary file's name means nothing to the person who
+    asked for `path` (a full disk said "No space left on device: .fisiq.csv.x8a1.tmp")."""
+    return OSError(exc.errno, exc.strerror or str(exc), str(path))
 
 
 def _mode_for(path: Path) -> int:

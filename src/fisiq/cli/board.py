@@ -8,7 +8,6 @@ half-written file.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,6 +15,7 @@ import typer
 
 from fisiq.cli.common import (
     LangOption,
+    check_destination,
     fail,
     json_option,
     ledger,
@@ -28,17 +28,6 @@ from fisiq.cli.common import (
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-
-def _check_destination(path: Path, option: str) -> None:
-    """Refuse, before reading anything, a destination that cannot be written."""
-    if path.is_dir():
-        fail(f"{option} {path}: is a directory; give a file name such as board.{option[2:]}")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        fail(f"{option} {path}: the folder {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        fail(f"{option} {path}: permission denied")
 
 
 def _write_whole(path: Path, text: str, option: str) -> None:
@@ -99,7 +88,7 @@ def board(
     day = parse_date_option(as_of, "as-of") or today()
     for path, option in ((html, "--html"), (svg, "--svg")):
         if path is not None:
-            _check_destination(path, option)
+            check_destination(path, option, f"board.{option[2:]}")
     with ledger(ctx) as engine, db.read_transaction(engine) as conn:
         figures = gather(conn, day)
     written = []

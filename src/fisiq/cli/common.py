@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from datetime import date
 from gettext import gettext as _
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, NamedTuple, NoReturn
 
 import typer
@@ -80,6 +81,18 @@ def fail(message: str) -> NoReturn:
     """One clear line on stderr and a non-zero exit."""
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(EXIT_REFUSED)
+
+
+def check_destination(path: Path, option: str, example: str) -> None:
+    """Refuse, before reading anything, a file destination that cannot be written (`example`:
+    a file name to suggest instead of a folder)."""
+    if path.is_dir():
+        fail(f"{option} {path}: is a directory; give a file name such as {example}")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        fail(f"{option} {path}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        fail(f"{option} {path}: permission denied")
 
 
 def parse_date_option(value: str | None, what: str = "date") -> date | None:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from fisiq.cli.common import fail, ledger, parse_date_option
+from fisiq.cli.common import check_destination, fail, ledger, parse_date_option
 
 
 def export(
@@ -34,6 +34,8 @@ def export(
     last = parse_date_option(end, "to")
     if first and last and first > last:
         fail(f"--from {first} is after --to {last}")
+    if output != "-":
+        check_destination(Path(output), "--output", f"fisiq.{fmt}")
     newline = "" if fmt == "csv" else "\n"
     with ledger(ctx) as engine, db.read_transaction(engine) as conn:
         if output == "-":
