@@ -101,6 +101,13 @@ def test_journal_json_and_date_range(fisiq: Run) -> None:
         (["-p", "Assets:Nowhere 10", "-p", "Equity:Paid-In-Capital"], "unknown account"),
         (["-p", "Assets:Cash 10", "-p", "Equity:Paid-In-Capital @ Nobody"], "unknown party"),
         (["-p", "Assets:Cash 99999999999999999999", "-p", "Equity:Paid-In-Capital"], "storable range"),
+        # Written as in French, the digit groups were read as a currency code ("unknown currency code '000,00'").
+        (["-p", "Assets:Cash 1 000,00", "-p", "Equity:Paid-In-Capital"],
+         "write the amount without spaces, decimals after a point: 1000.00"),
+        (["-p", "Assets:Cash 1 000 000", "-p", "Equity:Paid-In-Capital"],
+         "write the amount without spaces, decimals after a point: 1000000"),
+        (["-p", "Assets:Cash -2 500.50 USD", "-p", "Equity:Paid-In-Capital"],
+         "write the amount without spaces, decimals after a point: -2500.50"),
     ],
 )
 def test_bad_entries_are_refused_with_one_line(fisiq: Run, args: list[str], fragment: str) -> None:

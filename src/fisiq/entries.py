@@ -14,10 +14,19 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from itertools import takewhile
 from typing import NamedTuple
 
 from fisiq.errors import FisiqError
-from fisiq.money import DEFAULT_CURRENCY, MoneyError, check_currency, from_minor, parse_amount, to_minor
+from fisiq.money import (
+    DEFAULT_CURRENCY,
+    MoneyError,
+    check_currency,
+    from_minor,
+    parse_amount,
+    to_minor,
+    without_spaces,
+)
 
 GENESIS_HASH = "0" * 64
 PERIOD_CLOSE = "period-close"
@@ -108,6 +117,11 @@ def parse_posting(text: str, default_currency: str = DEFAULT_CURRENCY) -> tuple[
     tokens = body.split()
     if not tokens:
         raise EntryError(f"posting {text!r} is empty; write ACCOUNT AMOUNT [CURRENCY] [@ PARTY]")
+    # "1 000,00", as an amount is written in French: the groups after the first would be
+    # read as a currency code.
+    groups = list(takewhile(lambda t: t[:1].isdigit() or t[:1] in "+-", tokens[1:]))
+    if len(groups) > 1 and (written := without_spaces(" ".join(groups))):
+        raise EntryError(f"posting {text!r}: write the amount without spaces, decimals after a point: {written}")
     if len(tokens) > 3:
         raise EntryError(f"posting {text!r}: write ACCOUNT AMOUNT [CURRENCY] [@ PARTY]")
     account = tokens[0]

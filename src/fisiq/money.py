@@ -43,6 +43,7 @@ _GROUPED_EN = re.compile(r"^([+-]?)([0-9]{1,3}(?:,[0-9]{3})+)(?:\.([0-9]+))?$")
 # recognised to say how fisiq wants it, never read as an amount.
 _FRENCH_SPACES = re.compile("[ \u00a0\u202f]")
 _FRENCH_DECIMAL = re.compile("^([+-]?[0-9]{1,3}(?:[ \u00a0\u202f]?[0-9]{3})*),([0-9]{1,2})$")
+_GROUPED_SPACES = re.compile("^[+-]?[0-9]{1,3}(?:[ \u00a0\u202f][0-9]{3})+(?:\\.[0-9]+)?$")
 
 
 class MoneyError(FisiqError):
@@ -83,6 +84,15 @@ def _french_decimal(raw: str) -> str | None:
     if match is None:
         return None
     return f"{_FRENCH_SPACES.sub('', match[1])}.{match[2]}"
+
+
+def without_spaces(typed: str) -> str | None:
+    """How fisiq reads an amount typed with spaces between its digit groups ("1 000,50" ->
+    "1000.50", "1 000" -> "1000"), or None if `typed` is not one."""
+    if french := _french_decimal(typed):
+        return french
+    joined = _FRENCH_SPACES.sub("", typed)
+    return joined if _GROUPED_SPACES.match(typed) and _AMOUNT.match(joined) else None
 
 
 def parse_amount(text: str, currency: str = DEFAULT_CURRENCY, *, allow_grouping: bool = False) -> Decimal:
