@@ -460,3 +460,31 @@ def test_prose_keeps_styles_and_splits_only_a_word_longer_than_its_column() -> N
     lines = [line.rstrip() for line in Text.from_ansi(out.getvalue()).plain.splitlines()]
     assert lines == ["Par", "région :", "Haïti", "abcdefghij", "klmnop", "1 500,00 $"], lines
     assert "\x1b[1mHaïti" in out.getvalue()
+
+
+def test_what_other_currencies_hold_is_said_not_dropped(lending: Run) -> None:
+    """The board is in CAD. It dropped cash and income received in XOF without a word, and
+    said '1 prêt(s) en d'autres devises non compté(s) ici' of a loan never disbursed."""
+    ok(lending("entry", "add", "--date", "2018-06-20", "-m", "capital XOF", "-p", "Assets:Cash 2000000 XOF",
+               "-p", "Equity:Paid-In-Capital -2000000 XOF @ Fonds test"))
+    ok(lending("entry", "add", "--date", "2018-06-21", "-m", "don", "-p", "Assets:Cash 150000 XOF",
+               "-p", "Income:Contributions -150000 XOF"))
+    ok(lending("loan", "add", THIES, "100000", "--currency", "XOF", "--rate", "8", "--term", "4",
+               "--first-due", "2018-08-01", "--date", "2018-06-25"))
+    ok(lending("loan", "disburse", "4", "--date", "2018-06-26"))
+    ok(lending("loan", "add", JACMEL, "500", "--currency", "USD", "--rate", "8", "--term", "4",
+               "--first-due", "2018-08-01", "--date", "2018-06-25"))  # approved only: nothing outstanding
+    doc = board_json(lending, "--as-of", "2018-07-15")
+    assert doc["cash"] == "62749.50" and doc["year"]["income"] == "50.00"  # the CAD figures are unchanged
+    assert doc["portfolio"]["outstanding"] == "11050.00" and doc["portfolio"]["other_currencies"] == 2
+    assert doc["other_currencies"] == [{"currency": "XOF", "cash": "2050000", "income": "150000", "expenses": "0",
+                                        "loans_outstanding": 1, "outstanding": "100000"}]
+    fr = text(lending, "--as-of", "2018-07-15", "--lang", "fr")
+    assert "En d'autres devises, non compté ci-dessus : encaisse 2 050 000 XOF, produits 150 000 XOF." in fr, fr
+    assert "En cours dans d'autres devises, non compté ici : 1 prêt, 100 000 XOF." in fr, fr
+    assert "(s)" not in fr
+    en = text(lending, "--as-of", "2018-07-15", "--lang", "en")
+    assert "In other currencies, not counted above: cash 2,050,000 XOF, revenue 150,000 XOF." in en, en
+    assert "Outstanding in other currencies, not counted here: 1 loan, 100,000 XOF." in en, en
+    assert "not counted" not in text(lending, "--as-of", "2018-06-19", "--lang", "en")
+    assert board_json(lending, "--as-of", "2018-06-19")["other_currencies"] == []

@@ -22,7 +22,9 @@ The alert rules (pure functions of figures; `alerts` runs them all, in this orde
 | `borrower-limit-near` | a borrower's outstanding principal is at least 80 % of that limit (and not above it) |
 | `commitment-unpaid` | a signed commitment still has an unpaid rest more than `board.unpaid_commitment_days` days (default 180) after it was signed |
 
-Everything is in CAD, the fund's currency, except arrears, which name their loan's currency.
+Everything is in CAD, the fund's currency, except arrears, which name their loan's currency;
+what the CAD figures leave out (cash, the year's income and expenses, loans outstanding in
+another currency) is listed per currency (`other_currencies`), never converted.
 """
 
 from __future__ import annotations
@@ -174,6 +176,18 @@ class YearToDate:
 
 
 @dataclass(frozen=True, slots=True)
+class OtherCurrency:
+    """What the board's figures, all in CAD, leave out in one other currency (each amount in it)."""
+
+    currency: str
+    cash: Decimal
+    income: Decimal  # of the fiscal year to date, as `year`
+    expenses: Decimal
+    loans_outstanding: int
+    outstanding: Decimal  # principal
+
+
+@dataclass(frozen=True, slots=True)
 class BoardFigures:
     as_of: date
     campaign: Progress
@@ -188,9 +202,12 @@ class BoardFigures:
     unpaid_days: int
     alerts: tuple[Alert, ...]
     currency: str = CURRENCY
+    # Only the currencies with something to show: the board says what it leaves out.
+    other_currencies: tuple[OtherCurrency, ...] = ()
 
 
-def _year_to_date(conn: Connection, as_of: date) -> YearToDate:
+def _year_to_date(conn: Connection, as_of: date) -> tuple[YearToDate, dict[str, tuple[Decimal, Decimal]]]:
+    """The CAD year to date, and each other currency's (income, expenses) over it."""
     from fisiq import ledger as books
     from fisiq import settings_db
     from fisiq import statements as st
@@ -203,10 +220,27 @@ def _year_to_date(conn: Connection, as_of: date) -> YearToDate:
     # The board shows this year only: the previous year's column is left empty, unread.
     statement = st.income_statement(books.year_figures(conn, current), st.YearFigures(previous, (), ()), end)
     cad = next(cs for cs in statement.currencies if cs.currency == CURRENCY)  # always present
+    others = {cs.currency: (cs.totals["income"][0], cs.totals["expenses"][0])
+              for cs in statement.currencies if cs.currency != CURRENCY}
     return YearToDate(
         current, whole.end, cad.totals["income"][0], cad.totals["expenses"][0], cad.totals["surplus"][0],
         tuple((s.key, line) for s in cad.sections for line in s.lines if line.current != 0),
-    )
+    ), others
+
+
+def _other_currencies(cash: Mapping[str, Decimal], year: Mapping[str, tuple[Decimal, Decimal]],
+                      loans: Mapping[str, list[Decimal]]) -> tuple[OtherCurrency, ...]:
+    from fisiq.money import from_minor
+
+    out = []
+    for cur in sorted({*cash, *year, *loans} - {CURRENCY}):
+        zero = from_minor(0, cur)
+        income, expenses = year.get(cur, (zero, zero))
+        outstanding = loans.get(cur, [])
+        figure = OtherCurrency(cur, cash.get(cur, zero), income, expenses, len(outstanding), sum(outstanding, zero))
+        if figure.cash or figure.income or figure.expenses or figure.loans_outstanding:
+            out.append(figure)
+    return tuple(out)
 
 
 def gather(conn: Connection, as_of: date) -> BoardFigures:
@@ -219,13 +253,15 @@ def gather(conn: Connection, as_of: date) -> BoardFigures:
 
     cad = CURRENCY
 
-    cash = sum((b.amount for b in books.balances(conn, as_of=as_of, accounts=[chart.CASH]) if b.currency == cad), ZERO)
+    cash_by_currency = {b.currency: b.amount for b in books.balances(conn, as_of=as_of, accounts=[chart.CASH])}
+    cash = cash_by_currency.get(cad, ZERO)
     capital = loans_db.capital_paid_in(conn, cad, as_of)
     records = [r for r in loans_db.list_loans(conn) if r.approved_on <= as_of]
     people = loans_db.borrowers(conn)
     facts = loans_db.loan_facts(records, people, as_of)
     late, approved = [], []
     exposures: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    outstanding_elsewhere: dict[str, list[Decimal]] = defaultdict(list)
     for r, f in zip(records, facts, strict=True):
         b, p = people[r.borrower_id], f.position
         if p.days_past_due > 0:
@@ -235,6 +271,8 @@ def gather(conn: Connection, as_of: date) -> BoardFigures:
             exposures[b.name] += p.outstanding_principal
             if p.status == "approved":  # approved on or before as_of, not disbursed by then
                 approved.append(r.terms.principal)
+        elif p.outstanding_principal > 0:
+            outstanding_elsewhere[r.currency].append(p.outstanding_principal)
     approved_total = sum(approved, ZERO)
     commitments = list_commitments(conn, as_of=as_of)  # each one's history read and folded once
     signed = [
@@ -244,6 +282,7 @@ def gather(conn: Connection, as_of: date) -> BoardFigures:
     ]
     max_share = loans_db.max_borrower_share(conn)
     unpaid_days = int(settings_db.get_setting(conn, settings_db.UNPAID_COMMITMENT_DAYS))
+    year, year_elsewhere = _year_to_date(conn, as_of)
     return BoardFigures(
         as_of=as_of,
         campaign=campaign_progress(conn, as_of, commitments),
@@ -254,10 +293,11 @@ def gather(conn: Connection, as_of: date) -> BoardFigures:
         capital_paid_in=capital,
         max_borrower_share=max_share,
         portfolio=compute(facts, as_of, cad),
-        year=_year_to_date(conn, as_of),
+        year=year,
         unpaid_days=unpaid_days,
         alerts=alerts(late=late, exposures=exposures, capital=capital, max_share=max_share, cash=cash,
                       approved_undisbursed=approved_total, signed=signed, as_of=as_of, unpaid_days=unpaid_days),
+        other_currencies=_other_currencies(cash_by_currency, year_elsewhere, outstanding_elsewhere),
     )
 
 
@@ -390,4 +430,10 @@ def board_json(b: BoardFigures, lang: str) -> dict[str, object]:
         },
         "unpaid_commitment_days": b.unpaid_days,
         "alerts": [alert_json(a, lang) for a in b.alerts],
+        "other_currencies": [
+            {"currency": o.currency, "cash": to_str(o.cash, o.currency), "income": to_str(o.income, o.currency),
+             "expenses": to_str(o.expenses, o.currency), "loans_outstanding": o.loans_outstanding,
+             "outstanding": to_str(o.outstanding, o.currency)}
+            for o in b.other_currencies
+        ],
     }

@@ -59,7 +59,9 @@ LABELS: dict[str, dict[str, str]] = {
         "share_line": "{count} of {total}",
         "by_region": "By region",
         "no_loans": "No loan outstanding.",
-        "other_currencies": "{n} loan(s) in other currencies not counted here.",
+        "loans_elsewhere": "Outstanding in other currencies, not counted here: {parts}.",
+        "elsewhere": "In other currencies, not counted above: {parts}.",
+        "elsewhere_cash": "cash", "elsewhere_income": "revenue", "elsewhere_expenses": "expenses",
         "year": "Fiscal year {label}, since {start}",
         "income": "Revenue", "expenses": "Expenses", "surplus": "Surplus (deficit)",
         "nothing_year": "No revenue or expense recorded this year.",
@@ -93,7 +95,9 @@ LABELS: dict[str, dict[str, str]] = {
         "share_line": "{count} sur {total}",
         "by_region": "Par région",
         "no_loans": "Aucun prêt en cours.",
-        "other_currencies": "{n} prêt(s) en d'autres devises non compté(s) ici.",
+        "loans_elsewhere": "En cours dans d'autres devises, non compté ici : {parts}.",
+        "elsewhere": "En d'autres devises, non compté ci-dessus : {parts}.",
+        "elsewhere_cash": "encaisse", "elsewhere_income": "produits", "elsewhere_expenses": "charges",
         "year": "Exercice {label}, depuis le {start}",
         "income": "Produits", "expenses": "Charges", "surplus": "Excédent (insuffisance)",
         "nothing_year": "Aucun produit ni aucune charge cet exercice.",
@@ -305,8 +309,24 @@ def _portfolio(console: Console, b: BoardFigures, lang: str) -> None:
             regions.append(group_name(g.key, lang), style="bold").append(f" {format_money(g.outstanding, p.currency, lang)}"
                                                        f" ({format_ratio(share, lang)})")
         _out(console, Prose(regions))
-    if p.other_currencies:
-        _out(console, Text(words["other_currencies"].format(n=p.other_currencies), style="italic"))
+    lent = [o for o in b.other_currencies if o.loans_outstanding]
+    if lent:
+        parts = " · ".join(f"{counted(o.loans_outstanding, words['loan'], words['loans_plural'], lang)}, "
+                           f"{format_money(o.outstanding, o.currency, lang)}" for o in lent)
+        _out(console, Prose(words["loans_elsewhere"].format(parts=parts), style="italic"))
+
+
+def _elsewhere(console: Console, b: BoardFigures, lang: str) -> None:
+    """The cash and the year's income and expenses in other currencies, which the CAD panels leave out."""
+    words = labels(lang)
+    parts = []
+    for o in b.other_currencies:
+        figures = [f"{words['elsewhere_' + key]} {format_money(amount, o.currency, lang)}"
+                   for key, amount in (("cash", o.cash), ("income", o.income), ("expenses", o.expenses)) if amount]
+        if figures:
+            parts.append(", ".join(figures))
+    if parts:
+        _out(console, Prose(words["elsewhere"].format(parts=" · ".join(parts)), style="italic"))
 
 
 def _alerts(console: Console, b: BoardFigures, lang: str) -> None:
@@ -345,6 +365,7 @@ def render_board(console: Console, b: BoardFigures, lang: str = "en") -> None:
         _out(console, cash)
         _out(console)
         _out(console, year)
+    _elsewhere(console, b, lang)
     _portfolio(console, b, lang)
     _alerts(console, b, lang)
 
