@@ -259,3 +259,37 @@ def test_help_does_not_load_the_database_layer() -> None:
     code = "import sys; from fisiq.cli.main import app; print(any(m.startswith('sqlalchemy') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_french_titles_write_their_dates_out(fisiq: Run) -> None:
+    """'Balance de vérification au 2018-12-31' beside the board's 'au 31 décembre 2018'."""
+    ok(fisiq("entry", "add", "--date", "2018-06-01", "-m", "capital", "-p", "Assets:Cash 10", "-p", "Equity:Paid-In-Capital"))
+    wide = {"COLUMNS": "160"}
+    out = ok(fisiq("report", "trial-balance", "--lang", "fr", "--from", "2018-04-01", "--to", "2019-03-31", env=wide)).stdout
+    assert "Balance de vérification du 1er avril 2018 au 31 mars 2019" in out and "actifs nets" in out, out
+    out = ok(fisiq("report", "trial-balance", "--lang", "en", "--as-of", "2019-03-31", env=wide)).stdout
+    assert "Trial balance as of March 31, 2019" in out, out
+    out = ok(fisiq("report", "journal", "--lang", "fr", "--to", "2019-03-31", env=wide)).stdout
+    assert "Journal au 31 mars 2019" in out, out
+    out = ok(fisiq("report", "account", "Assets:Cash", "--lang", "fr", "--from", "2018-04-01", env=wide)).stdout
+    assert "Compte Assets:Cash depuis le 1er avril 2018" in out, out
+    out = ok(fisiq("progress", "--lang", "fr", "--as-of", "2018-12-31", env=wide)).stdout
+    assert "Campagne de capitalisation — au 31 décembre 2018" in out, out
+
+
+def test_loan_event_details_read_in_order() -> None:
+    from fisiq.render_loans import _details
+
+    details = {"due": "2018-08-01", "installment": 4, "principal": "975.29", "interest": "60.00"}
+    assert _details(details, "CAD", "fr") == ["échéance : 4", "échue le 1er août 2018", "intérêts : 60,00 $",
+                                              "capital : 975,29 $"]
+    assert _details(details, "CAD", "en") == ["installment: 4", "due: 2018-08-01", "interest: 60.00",
+                                              "principal: 975.29"]
+
+
+def test_a_bad_close_date_names_no_option(fisiq: Run) -> None:
+    """`period close DATE` takes an argument: its error said '--through:', an option it has not."""
+    before = head(fisiq)
+    result = fisiq("period", "close", "2018-13-01")
+    assert result.exit_code == 1 and result.stderr == "error: date '2018-13-01' does not exist\n", result.output
+    assert head(fisiq) == before

@@ -59,7 +59,8 @@ def test_names_are_unique_after_normalization_and_lookalikes_refused(fisiq: Run)
     ("kwargs", "fragment"),
     [
         ({"kind": "bank"}, "unknown party kind"),
-        ({"kind": "member", "country": "HT"}, "describe borrowers"),
+        ({"kind": "member", "country": "HT"}, "--country describes borrowers"),
+        ({"kind": "member", "country": "HT", "women_led": True}, "--country, --women-led describe borrowers"),
         ({"kind": "borrower", "country": "ht"}, "upper case"),
         ({"kind": "borrower", "country": "XX"}, "unknown country"),
         ({"kind": "government", "membership": "regular"}, "applies to members"),

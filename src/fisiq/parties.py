@@ -114,7 +114,8 @@ def make_party(
         given = [opt for opt, v in (("--country", country), ("--region", region), ("--sector", sector),
                                     ("--women-led", women_led), ("--youth-led", youth_led)) if v]
         if given:
-            raise PartyError(f"{', '.join(given)} describe borrowers; {clean!r} is a {kind}",
+            verb = "describes" if len(given) == 1 else "describe"
+            raise PartyError(f"{', '.join(given)} {verb} borrowers; {clean!r} is a {kind}",
                              given[0].removeprefix("--").replace("-", "_"))
     code = None
     if country:

@@ -17,10 +17,12 @@ from rich.text import Text
 from fisiq.entries import RecordedEntry
 from fisiq.money import format_money
 from fisiq.reports import RegisterLine, TrialBalance
+from fisiq.statements import long_date
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {
-        "trial_balance": "Trial balance", "from": " from {day}", "as_of": " as of {day}", "account": "Account",
+        "trial_balance": "Trial balance", "journal": "Journal", "from_to": " from {start} to {end}",
+        "from": " from {day}", "as_of": " as of {day}", "account": "Account",
         "type": "Type", "debit": "Debit", "credit": "Credit", "total": "Total",
         "balanced": "Debits equal credits: balanced", "not_balanced": "Debits equal credits: NOT BALANCED",
         "date": "Date", "memo_account": "Memo / account", "party": "Party", "reverses": "  (reverses #{id})",
@@ -29,14 +31,15 @@ WORDS: dict[str, dict[str, str]] = {
         "asset": "asset", "liability": "liability", "equity": "equity", "income": "income", "expense": "expense",
     },
     "fr": {
-        "trial_balance": "Balance de vérification", "from": " du {day}", "as_of": " au {day}", "account": "Compte",
+        "trial_balance": "Balance de vérification", "journal": "Journal", "from_to": " du {start} au {end}",
+        "from": " depuis le {day}", "as_of": " au {day}", "account": "Compte",
         "type": "Type", "debit": "Débit", "credit": "Crédit", "total": "Total",
         "balanced": "Débits égaux aux crédits : équilibrée",
         "not_balanced": "Débits égaux aux crédits : NON ÉQUILIBRÉE",
         "date": "Date", "memo_account": "Libellé / compte", "party": "Tiers", "reverses": "  (contrepasse le no {id})",
         "register": "Compte {name}", "memo": "Libellé", "amount": "Montant", "balance": "Solde",
         "opening": "Solde d'ouverture",
-        "asset": "actif", "liability": "passif", "equity": "avoir", "income": "produits", "expense": "charges",
+        "asset": "actif", "liability": "passif", "equity": "actifs nets", "income": "produits", "expense": "charges",
     },
 }
 
@@ -46,10 +49,22 @@ def words(lang: str) -> dict[str, str]:
     return WORDS["fr" if lang == "fr" else "en"]
 
 
-def trial_balance_title(start: date | None, end: date | None, lang: str = "en") -> str:
+def period_title(key: str, start: date | None, end: date | None, lang: str = "en") -> str:
+    """A report's title (`key` of WORDS) with the dates it covers (`period`)."""
+    return words(lang)[key] + period(start, end, lang)
+
+
+def period(start: date | None, end: date | None, lang: str = "en") -> str:
+    """The dates a report covers, written out as in the statements' titles, for the end of its
+    title: ` du 1er avril 2018 au 31 mars 2019`, ` au 31 mars 2019`; empty for the whole ledger."""
     w = words(lang)
-    return (w["trial_balance"] + (w["from"].format(day=start) if start else "")
-            + (w["as_of"].format(day=end) if end else ""))
+    if start and end:
+        return w["from_to"].format(start=long_date(start, lang), end=long_date(end, lang))
+    if start:
+        return w["from"].format(day=long_date(start, lang))
+    if end:
+        return w["as_of"].format(day=long_date(end, lang))
+    return ""
 
 
 def money_cell(amount: Decimal | None, currency: str, lang: str = "en") -> Text:
@@ -130,10 +145,12 @@ def render_entry_detail(console: Console, entry: RecordedEntry, reversed_by: int
 
 
 def render_register(
-    console: Console, account: str, opening: dict[str, Decimal], lines: Sequence[RegisterLine], lang: str = "en"
+    console: Console, account: str, opening: dict[str, Decimal], lines: Sequence[RegisterLine], lang: str = "en",
+    dates: str = "",
 ) -> None:
+    """One account's postings with a running balance (`dates`: what `period_title` adds to the title)."""
     w = words(lang)
-    table = Table(title=w["register"].format(name=account))
+    table = Table(title=w["register"].format(name=account) + dates)
     table.add_column(w["date"], no_wrap=True)
     table.add_column("#", justify="right")
     table.add_column(w["memo"])

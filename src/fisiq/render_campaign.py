@@ -8,6 +8,7 @@ and · for what remains to reach the target.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from rich.console import Console
@@ -16,6 +17,7 @@ from rich.text import Text
 
 from fisiq.commitments import CURRENCY, Figures, Progress
 from fisiq.money import format_money, format_percent
+from fisiq.statements import long_date
 
 BAR_WIDTH = 30
 PAID_STYLE, SIGNED_STYLE, PRINCIPLE_STYLE, REST_STYLE = "green", "yellow", "cyan", "bright_black"
@@ -84,10 +86,10 @@ def _share(value: Decimal | None, lang: str) -> Text:
     return Text(format_percent(value, lang), style="bold")
 
 
-def render_progress(console: Console, p: Progress, as_of: str | None, lang: str = "en", *,
+def render_progress(console: Console, p: Progress, as_of: date | None, lang: str = "en", *,
                     by_investor: bool = False) -> None:
     words = labels(lang)
-    title = words["title"] + (f" — {words['as_of']} {as_of}" if as_of else "")
+    title = words["title"] + (f" — {words['as_of']} {long_date(as_of, lang)}" if as_of else "")
     table = Table(title=title, show_lines=False)
     table.add_column(words["category"], no_wrap=True)
     for key in ("target", "paid", "signed", "in_principle", "prospect"):

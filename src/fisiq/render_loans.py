@@ -31,6 +31,7 @@ LABELS: dict[str, dict[str, str]] = {
         "outstanding": "Outstanding principal", "average": "Average loan", "largest": "Largest exposure",
         "par30": "PAR30", "par90": "PAR90", "restructured": "Restructured loans", "restructured_par30":
         "  of which more than 30 days late", "write_offs": "Written off", "recovered": "Recovered after write-off",
+        "written_off": "Written off (principal and interest)",
         "women": "Women-led borrowers", "youth": "Youth-led borrowers", "region": "By region",
         "country": "By country", "sector": "By sector", "figure": "Figure", "value": "Value", "share": "Share",
         "loans": "Loans", "impact": "Impact", "by_count": "by count", "by_amount": "by amount", "yes": "yes",
@@ -46,14 +47,15 @@ LABELS: dict[str, dict[str, str]] = {
         "reversed_by": "reversed by entry {id}",
     },
     "fr": {
-        "schedule": "Échéancier du prêt {id} ({borrower})", "no": "no", "due": "Échéance", "principal": "Capital",
+        "schedule": "Échéancier du prêt {id} ({borrower})", "no": "No", "due": "Échéance", "principal": "Capital",
         "interest": "Intérêts", "payment": "Versement", "balance": "Solde", "paid": "Payé", "late": "En retard",
         "status": "État", "portfolio": "Portefeuille de prêts au {date} ({currency})",
         "loans_disbursed": "Prêts décaissés à ce jour", "loans_outstanding": "Prêts en cours",
         "borrowers": "Emprunteurs avec un prêt en cours", "disbursed": "Décaissé à ce jour",
         "outstanding": "Capital restant dû", "average": "Prêt moyen", "largest": "Exposition la plus forte",
         "par30": "PAR30 (portefeuille à risque)", "par90": "PAR90", "restructured": "Prêts restructurés",
-        "restructured_par30": "  dont en retard de plus de 30 jours", "write_offs": "Radiés",
+        "restructured_par30": "  dont en retard de plus de 30 jours", "write_offs": "Prêts radiés",
+        "written_off": "Radié (capital et intérêts)",
         "recovered": "Recouvré après radiation", "women": "Emprunteurs dirigés par des femmes",
         "youth": "Emprunteurs dirigés par des jeunes", "region": "Par région", "country": "Par pays",
         "sector": "Par secteur", "figure": "Indicateur", "value": "Valeur", "share": "Part", "loans": "Prêts",
@@ -215,7 +217,7 @@ def render_loan_detail(
         ("interest_repaid", _m(p.interest_repaid, c, lang)), ("outstanding", _m(p.outstanding_principal, c, lang)),
         ("principal_unpaid", _m(p.principal_due_unpaid, c, lang)),
         ("interest_unpaid", _m(p.interest_due_unpaid, c, lang)), ("days_past_due", Text(str(p.days_past_due))),
-        ("write_offs", _m(p.written_off + p.interest_written_off, c, lang)), ("recovered", _m(p.recovered, c, lang)),
+        ("written_off", _m(p.written_off + p.interest_written_off, c, lang)), ("recovered", _m(p.recovered, c, lang)),
     ):
         grid.add_row(lab[key], value)
     console.print(grid)
@@ -225,25 +227,29 @@ def render_loan_detail(
     for kind, day, amount, entry_id, details, reversed_by in events:
         notes = [lab["reversed_by"].format(id=reversed_by)] if reversed_by is not None else []
         # French amounts hold commas: there the notes part with semicolons.
-        said = ("; " if fr else ", ").join(notes + _details(details, c, lang))
+        said = (" ; " if fr else ", ").join(notes + _details(details, c, lang))
         table.add_row(day.isoformat(), EVENT_FR.get(kind, kind) if fr else kind,
                       _m(amount, c, lang) if amount is not None else "", str(entry_id) if entry_id else "", Text(said))
     console.print(table)
 
 
-# The keys of a loan event's details (loans_db) in French; the amounts among them.
+# The keys of a loan event's details (loans_db) in French, in the order they are read (an
+# installment before its due date); the amounts among them.
 DETAIL_FR = {"installment": "échéance", "due": "échue le", "interest": "intérêts", "principal": "capital",
-             "reason": "motif", "from_allowance": "sur la provision"}
+             "from_allowance": "sur la provision", "reason": "motif"}
 _DETAIL_AMOUNTS = ("interest", "principal", "from_allowance")
 
 
 def _details(details: Mapping[str, object], currency: str, lang: str) -> list[str]:
     """`key: value` for each detail but the terms (the grid shows those), in `lang`."""
+    order = list(DETAIL_FR)
     said = []
-    for key, value in sorted(details.items()):
+    for key, value in sorted(details.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order else len(order), kv[0])):
         if key == "terms":
             continue
-        if lang == "fr":
+        if lang == "fr" and key == "due":
+            said.append(f"échue le {long_date(date.fromisoformat(str(value)), lang)}")
+        elif lang == "fr":
             text = format_money(Decimal(str(value)), currency, lang) if key in _DETAIL_AMOUNTS else str(value)
             said.append(f"{DETAIL_FR.get(key, key)} : {text}")
         else:

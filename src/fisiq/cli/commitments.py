@@ -302,4 +302,4 @@ def progress(
     if as_json:
         print_json(progress_json(figures, day, by_investor=by_investor))
     else:
-        render_progress(stdout_console(), figures, day.isoformat() if day else None, resolve_lang(lang), by_investor=by_investor)
+        render_progress(stdout_console(), figures, day, resolve_lang(lang), by_investor=by_investor)

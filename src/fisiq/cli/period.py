@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from fisiq.cli.common import ledger, parse_date_option, sub_app
+from fisiq.cli.common import fail, ledger, sub_app
 
 app = sub_app("Accounting periods: close the books through a date.")
 
@@ -21,9 +21,12 @@ def close(
     Example: fisiq period close 2019-03-31
     """
     from fisiq import ledger as books
+    from fisiq.entries import EntryError, parse_date
 
-    day = parse_date_option(through, "through")
-    assert day is not None
+    try:
+        day = parse_date(through)
+    except EntryError as exc:
+        fail(str(exc))  # an argument, not an option: no --through to name
     with ledger(ctx) as engine:
         result = books.close_period(engine, day)
     typer.echo(f"Closed the books through {day} (entry {result.entry.id}).")

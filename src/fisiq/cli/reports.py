@@ -52,7 +52,7 @@ def trial_balance(
     """
     from fisiq import db
     from fisiq import ledger as books
-    from fisiq.render import render_trial_balance, trial_balance_title
+    from fisiq.render import period_title, render_trial_balance
     from fisiq.reports import trial_balance as compute
     from fisiq.reports import trial_balance_json
 
@@ -65,7 +65,7 @@ def trial_balance(
         ))
         return
     language = resolve_lang(lang)
-    render_trial_balance(stdout_console(), tb, trial_balance_title(first, last, language), language)
+    render_trial_balance(stdout_console(), tb, period_title("trial_balance", first, last, language), language)
 
 
 @app.command("journal")
@@ -83,7 +83,7 @@ def journal(
     """
     from fisiq import db
     from fisiq import ledger as books
-    from fisiq.render import render_entries
+    from fisiq.render import period_title, render_entries
     from fisiq.reports import entry_json
 
     first, last = _range(as_of, start, end)
@@ -93,7 +93,8 @@ def journal(
         print_json({"from": first.isoformat() if first else None, "to": last.isoformat() if last else None,
                     "entries": [entry_json(e) for e in entries]})
         return
-    render_entries(stdout_console(), entries, "Journal", resolve_lang(lang))
+    language = resolve_lang(lang)
+    render_entries(stdout_console(), entries, period_title("journal", first, last, language), language)
 
 
 @app.command("account")
@@ -112,7 +113,7 @@ def account(
     """
     from fisiq import db
     from fisiq import ledger as books
-    from fisiq.render import render_register
+    from fisiq.render import period, render_register
     from fisiq.reports import register_json
 
     first, last = _range(as_of, start, end)
@@ -121,7 +122,8 @@ def account(
     if as_json:
         print_json(register_json(name, opening, lines))
         return
-    render_register(stdout_console(), name, opening, lines, resolve_lang(lang))
+    language = resolve_lang(lang)
+    render_register(stdout_console(), name, opening, lines, language, period(first, last, language))
 
 
 # The financial statements and the board report have modules of their own but belong under
