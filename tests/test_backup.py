@@ -154,3 +154,46 @@ def test_postgresql_backup_gives_pg_dump_guidance(ledgers: object, tmp_path: Pat
     assert "TABLE DATA" in listed.stdout and " entry " in listed.stdout
     refused = runner.invoke(app, ["--db", target, "backup", "--dump", str(dump)])
     assert refused.exit_code == 1 and "already exists" in refused.output
+
+
+def test_postgresql_dump_refuses_a_non_ledger_and_takes_the_ledgers_schema(ledgers: object, tmp_path: Path) -> None:
+    """`backup --dump` dumped a database holding no ledger and said it had; with a search_path
+    whose first schema is empty, it dumped that empty schema (0 tables)."""
+    if ledgers.engine_name != "postgresql":  # type: ignore[attr-defined]
+        pytest.skip("pg_dump")
+    if shutil.which("pg_dump") is None:
+        pytest.skip("pg_dump is not installed")
+    from sqlalchemy import text
+
+    target = ledgers.target()  # type: ignore[attr-defined]
+    schema = target.rsplit("search_path%3D", 1)[1]
+    foreign = ledgers.target(initialised=False)  # type: ignore[attr-defined]
+    engine = db.make_engine(foreign)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE customers (id int)"))
+    engine.dispose()
+    dump = tmp_path / "ledger.dump"
+    refused = runner.invoke(app, ["--db", foreign, "backup", "--dump", str(dump)])
+    assert refused.exit_code == 1 and "is not a fisiq ledger: it holds other tables" in refused.output
+    assert not dump.exists()
+
+    empty = ledgers.target(initialised=False).rsplit("search_path%3D", 1)[1]  # type: ignore[attr-defined]
+    detour = target.replace(f"search_path%3D{schema}", f"search_path%3D{empty}%2C{schema}")
+    guidance = runner.invoke(app, ["--db", detour, "backup", str(dump)])
+    assert guidance.exit_code == 1 and f"--schema {schema} " in guidance.output, guidance.output
+    done = runner.invoke(app, ["--db", detour, "backup", "--dump", str(dump)])
+    assert done.exit_code == 0, done.output
+    listed = subprocess.run(["pg_restore", "--list", str(dump)], capture_output=True, text=True, check=True)
+    assert f"TABLE DATA {schema} entry " in listed.stdout, listed.stdout
+
+
+def test_a_failed_pg_dump_says_why() -> None:
+    """pg_dump's last line is the query that failed; its 'error:' line says why."""
+    from fisiq.backup import pg_dump_failure
+
+    said = ("pg_dump: error: query failed: ERROR:  permission denied for sequence account_id_seq\n"
+            "pg_dump: detail: Query was: SELECT last_value, is_called FROM fisiq.account_id_seq\n")
+    assert pg_dump_failure(said, 1) == "pg_dump failed: pg_dump: error: query failed: ERROR:  permission denied " \
+                                       "for sequence account_id_seq"
+    assert pg_dump_failure("could not connect\n", 1) == "pg_dump failed: could not connect"
+    assert pg_dump_failure("", 2) == "pg_dump failed: exit 2"

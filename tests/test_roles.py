@@ -10,11 +10,13 @@ and dropped afterwards.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -43,6 +45,7 @@ def grant_sql(schema: str, writer: str, auditor: str) -> list[str]:
         f'GRANT SELECT ON ALL TABLES IN SCHEMA "{schema}" TO "{writer}", "{auditor}"',
         f'GRANT INSERT ON {books} TO "{writer}"',
         f'GRANT USAGE ON ALL SEQUENCES IN SCHEMA "{schema}" TO "{writer}"',
+        f'GRANT SELECT ON ALL SEQUENCES IN SCHEMA "{schema}" TO "{auditor}"',
     ]
 
 
@@ -90,7 +93,7 @@ def _refused(engine: Engine, sql: str) -> str:
     return str(caught.value.orig)
 
 
-def test_owner_writer_and_auditor_roles(roles: Roles) -> None:
+def test_owner_writer_and_auditor_roles(roles: Roles, tmp_path: Path) -> None:
     from fisiq.cli.main import app
 
     runner = CliRunner()
@@ -148,3 +151,8 @@ def test_owner_writer_and_auditor_roles(roles: Roles) -> None:
             assert ledger.chain_head(conn)[0] == 3
     finally:
         auditor.dispose()
+    # ...and backs it up (docs/operations.md: pg_dump reads the sequences too).
+    if shutil.which("pg_dump"):
+        dump = tmp_path / "auditor.dump"
+        done = runner.invoke(app, ["--db", auditor_url, "backup", "--dump", str(dump)])
+        assert done.exit_code == 0 and dump.read_bytes()[:5] == b"PGDMP", done.output

@@ -172,10 +172,10 @@ def _fsync_dir(directory: Path) -> None:
 # --- PostgreSQL ---------------------------------------------------------------------------
 
 
-def pg_dump_argv(target: str, dest: Path) -> list[str]:
-    """The pg_dump command for a PostgreSQL ledger URL: custom format, one schema if the URL
-    names one in its search_path. Never carries the password (pg_dump reads PGPASSWORD or
-    ~/.pgpass)."""
+def pg_dump_argv(target: str, dest: Path, schema: str | None = None) -> list[str]:
+    """The pg_dump command for a PostgreSQL ledger URL: custom format; if the URL sets a
+    search_path, one schema: `schema` (the one holding the ledger, `db.ledger_schema`), else
+    the path's first. Never carries the password (pg_dump reads PGPASSWORD or ~/.pgpass)."""
     url = make_url(target)
     argv = ["pg_dump", "--format=custom", "--no-owner", "--file", str(dest)]
     if url.host:
@@ -184,9 +184,9 @@ def pg_dump_argv(target: str, dest: Path) -> list[str]:
         argv += ["--port", str(url.port)]
     if url.username:
         argv += ["--username", url.username]
-    schema = _search_path_schema(url.query.get("options"))
-    if schema:
-        argv += ["--schema", schema]
+    named = _search_path_schema(url.query.get("options"))
+    if named:
+        argv += ["--schema", schema or named]
     argv += ["--dbname", url.database or "postgres"]
     return argv
 
@@ -202,8 +202,8 @@ def _search_path_schema(options: object) -> str | None:
     return None
 
 
-def pg_dump_guidance(target: str, dest: Path) -> str:
-    argv = pg_dump_argv(target, dest)
+def pg_dump_guidance(target: str, dest: Path, schema: str | None = None) -> str:
+    argv = pg_dump_argv(target, dest, schema)
     restore = ["pg_restore", "--no-owner", "--dbname", "NEW_DATABASE", str(dest)]
     return (
         "a PostgreSQL ledger is backed up with pg_dump (one consistent snapshot, writers keep going):\n"
@@ -213,14 +213,23 @@ def pg_dump_guidance(target: str, dest: Path) -> str:
     )
 
 
-def run_pg_dump(target: str, dest: Path, *, force: bool = False) -> Path:
-    """Run pg_dump for the ledger into `dest` (through a temporary file, renamed when done)."""
+def pg_dump_failure(output: str, returncode: int) -> str:
+    """One line for a failed pg_dump: its "error:" line, which says why (the lines after it
+    show the query that failed), else its last line."""
+    detail = output.strip().splitlines()
+    errors = [line for line in detail if "error:" in line]
+    return f"pg_dump failed: {errors[0] if errors else detail[-1] if detail else f'exit {returncode}'}"
+
+
+def run_pg_dump(target: str, dest: Path, *, schema: str | None = None, force: bool = False) -> Path:
+    """Run pg_dump for the ledger into `dest` (through a temporary file, renamed when done);
+    `schema`: as `pg_dump_argv` takes it."""
     _check_destination(dest, force=force)
     executable = shutil.which("pg_dump")
     if executable is None:
         raise BackupError("pg_dump is not on PATH; install the PostgreSQL client tools (e.g. postgresql-client)")
     partial = dest.with_name(f".{dest.name}.partial-{uuid.uuid4().hex[:8]}")
-    argv = pg_dump_argv(target, partial)
+    argv = pg_dump_argv(target, partial, schema)
     argv[0] = executable
     env = dict(os.environ)
     password = make_url(target).password
@@ -229,8 +238,7 @@ def run_pg_dump(target: str, dest: Path, *, force: bool = False) -> Path:
     try:
         done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
         if done.returncode != 0:
-            detail = (done.stderr or done.stdout).strip().splitlines()
-            raise BackupError(f"pg_dump failed: {detail[-1] if detail else f'exit {done.returncode}'}")
+            raise BackupError(pg_dump_failure(done.stderr or done.stdout, done.returncode))
         os.replace(partial, dest)
     except BaseException:
         _remove_partial(partial)

@@ -41,9 +41,18 @@ def backup(
                 f"chain head {result.head_hash}; the copy verifies."
             )
         return
+    from fisiq import db
+
+    # A dump of a database that holds no ledger would succeed, and be useless.
+    engine = db.open_ledger(target)
+    try:
+        with db.read_transaction(engine) as conn:
+            schema = db.ledger_schema(conn)
+    finally:
+        engine.dispose()
     if not dump:
-        fail(store.pg_dump_guidance(target, file))
-    path = store.run_pg_dump(target, file, force=force)
+        fail(store.pg_dump_guidance(target, file, schema))
+    path = store.run_pg_dump(target, file, schema=schema, force=force)
     if as_json:
         print_json({"file": str(path), "format": "pg_dump custom"})
     else:
