@@ -43,14 +43,15 @@ def has_command(fisiq: str, words: tuple[str, ...]) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fisiq", default="fisiq", help="the fisiq command to run")
-    parser.add_argument("--db", default=str(HERE / "fisiq.db"), help="where to build the ledger")
+    parser.add_argument("--db", default=str(HERE / "fisiq.db"), help="where to build the ledger: a file (replaced), or the URL of an empty PostgreSQL database")
     args = parser.parse_args()
-    db = Path(args.db)
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(db) + suffix).unlink(missing_ok=True)
+    target = args.db  # passed on as given: a URL through Path() would lose its "//"
+    if "://" not in target:  # a file is built afresh; a database must be empty
+        for suffix in ("", "-wal", "-shm"):
+            Path(target + suffix).unlink(missing_ok=True)
 
     def fisiq(*words: str) -> None:
-        result = subprocess.run([args.fisiq, "--db", str(db), *words])
+        result = subprocess.run([args.fisiq, "--db", target, *words])
         if result.returncode != 0:
             sys.exit(result.returncode)
 

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 REPO = Path(__file__).parents[1]
 Run = Callable[..., Any]
 
@@ -65,3 +67,18 @@ def test_build_script_runs(tmp_path: Path) -> None:
                          capture_output=True, text=True, check=True, env={"COLUMNS": "140", "FISIQ_LANG": "fr"})
     assert "465 000,00 $" in out.stdout and "4 000 000,00 $" in out.stdout and "75 000,00 $" in out.stdout
     assert "OK:" in out.stdout
+
+
+def test_build_script_builds_on_postgresql(ledgers: Any) -> None:
+    """`build.py --db URL` passed the URL through Path(), which made 'postgresql+psycopg:/...' of
+    it: a SQLite file built in folders named after the URL, the database left empty."""
+    if ledgers.engine_name != "postgresql":
+        pytest.skip("the SQLite build is test_build_script_runs")
+    fisiq = Path(sys.executable).with_name("fisiq")
+    url = ledgers.target(initialised=False)
+    out = subprocess.run([sys.executable, str(REPO / "ledger" / "build.py"), "--fisiq", str(fisiq), "--db", url],
+                         capture_output=True, text=True, check=True, env={"COLUMNS": "140", "FISIQ_LANG": "fr"})
+    assert "465 000,00 $" in out.stdout
+    verified = subprocess.run([str(fisiq), "--db", url, "audit", "verify", "--json"], capture_output=True, text=True,
+                              check=True)
+    assert json.loads(verified.stdout)["ok"] is True and json.loads(verified.stdout)["entries"] > 0

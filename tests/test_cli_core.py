@@ -210,6 +210,29 @@ def test_db_option_refuses_non_ledgers(tmp_path: Any) -> None:
     assert text_file.read_text() == "not a ledger"
 
 
+def test_a_url_missing_its_slashes_is_refused_not_made_a_file(tmp_path: Any, monkeypatch: Any) -> None:
+    """`--db postgresql+psycopg:/anne@host/db init` made an SQLite ledger in folders named after the URL."""
+    runner = CliRunner()
+    monkeypatch.chdir(tmp_path)
+    for target in ("postgresql+psycopg:/postgres@127.0.0.1:5432/mydb", "postgresql+psycopg:postgres@127.0.0.1/mydb",
+                   "postgres:/x@h/db", "sqlite:/tmp/x.db", "PostgreSQL:db"):
+        for command in (["init"], ["report", "trial-balance"]):
+            refused(runner.invoke(app, ["--db", target, *command]), f"{target}: a database URL needs '://' after its scheme")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_id_beyond_what_postgresql_stores_is_no_such_record(fisiq: Run) -> None:
+    """On PostgreSQL, ids from 2**31 on said 'the database refused the operation: integer out of range'."""
+    for args, fragment in ((["entry", "show", "2147483648"], "there is no entry 2147483648"),
+                           (["entry", "reverse", "2147483648", "--date", "2018-06-01"], "there is no entry 2147483648"),
+                           (["loan", "show", "2147483648"], "there is no loan 2147483648"),
+                           (["loan", "repay", "2147483648", "10", "--date", "2018-06-01"], "there is no loan 2147483648"),
+                           (["commitment", "show", "2147483648"], "there is no commitment 2147483648"),
+                           (["commitment", "pay", "2147483648", "10", "--date", "2018-06-01"],
+                            "there is no commitment 2147483648")):
+        refused(fisiq(*args), fragment)
+
+
 def test_a_postgresql_url_without_psycopg_says_how_to_install_it(monkeypatch: Any) -> None:
     """Installed without the [postgres] extra, a URL gave a hundred-line traceback."""
     import sys

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -220,10 +221,51 @@ def test_open_refuses_what_is_not_a_ledger(tmp_path: object) -> None:
     other = folder / "other.db"
     with sqlite3.connect(other) as conn:
         conn.execute("CREATE TABLE t (x)")
-    with pytest.raises(db.LedgerOpenError, match="not a fisiq ledger"):
+    with pytest.raises(db.LedgerOpenError, match="not a fisiq ledger: it holds other tables"):
         db.open_ledger(str(other))
     with pytest.raises(db.LedgerOpenError, match="not a fisiq ledger"):
         db.create_ledger(str(other))
+
+
+def test_postgresql_advice_for_what_is_not_a_ledger(ledgers: Any) -> None:
+    """Where `fisiq init` would fail, the refusal no longer advises it: a search_path naming a
+    schema that does not exist ('no schema has been selected to create in'), another
+    application's tables."""
+    if ledgers.engine_name != "postgresql":
+        pytest.skip("PostgreSQL search_path")
+    url = ledgers.target(initialised=False)
+    missing = url.replace("search_path%3D", "search_path%3Dfisiq_nosuch_")
+    for attempt in (db.open_ledger, db.create_ledger):
+        with pytest.raises(db.LedgerOpenError, match="no schema of its search_path exists"):
+            attempt(missing)
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE customers (id int)"))
+    engine.dispose()
+    with pytest.raises(db.LedgerOpenError, match="not a fisiq ledger: it holds other tables"):
+        db.open_ledger(url)
+
+
+def test_two_urls_reaching_one_ledger_take_one_write_lock(ledgers: Any) -> None:
+    """A search_path whose first schema exists but is empty reaches the ledger in the next: its
+    writers took a lock of their own and raced the others ('duplicate key value violates
+    unique constraint')."""
+    if ledgers.engine_name != "postgresql":
+        pytest.skip("PostgreSQL advisory locks")
+    plain = ledgers.target()
+    detour = ledgers.target(initialised=False)  # an empty schema
+    empty = detour.rsplit("search_path%3D", 1)[1]
+    through = plain.replace("search_path%3D", f"search_path%3D{empty}%2C")
+    keys = []
+    for url in (plain, through):
+        engine = db.open_ledger(url)
+        with db.write_transaction(engine) as conn:
+            assert conn.execute(text("SELECT current_schema()")).scalar() == (empty if url == through else
+                                                                                db.ledger_schema(conn))
+            keys.append(conn.execute(text("SELECT classid, objid FROM pg_locks WHERE locktype = 'advisory'"
+                                          " AND pid = pg_backend_pid()")).one())
+        engine.dispose()
+    assert keys[0] == keys[1]
 
 
 def test_open_refuses_a_newer_schema(target: str) -> None:
@@ -261,3 +303,16 @@ def test_verify_catches_an_account_type_edited_by_hand(ledgers: object) -> None:
         problem = ledger.verify(conn)
     engine.dispose()
     assert problem is not None and problem.entry_id == 1 and "Assets:Cash" in problem.message
+
+
+def test_psycopg_log_lines_do_not_reach_the_terminal() -> None:
+    """An auditor's refused write sometimes printed a second line after fisiq's error: psycopg
+    logging, at exit, 'error ignored terminating <psycopg.Pipeline ...>: pipeline aborted'."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("psycopg")
+    script = ("import logging; from fisiq import db; db.make_engine('postgresql+psycopg://nobody@127.0.0.1:1/none');"
+              " logging.getLogger('psycopg').warning('error ignored terminating <psycopg.Pipeline>: pipeline aborted')")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stderr == ""

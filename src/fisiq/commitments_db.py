@@ -218,7 +218,7 @@ class _Batch:
                     raise CommitmentError(f"no commitment has the reference {key!r}", "commitment")
                 key = int(row[0])
         if key not in self.commitments:
-            loaded = _load(self.conn, key, self.reversed) if key > 0 else None
+            loaded = _load(self.conn, key, self.reversed) if 0 < key <= MAX_ID else None
             if loaded is None:
                 raise CommitmentError(f"there is no commitment {key}", "commitment")
             self.commitments[key] = loaded

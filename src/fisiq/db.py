@@ -7,7 +7,9 @@ creates one. It refuses a file that is not a fisiq ledger and a schema newer tha
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,6 +50,11 @@ def is_url(target: str) -> bool:
     return "://" in target
 
 
+# A database URL missing its "//" ("postgresql+psycopg:/anne@host/db"): as a file path it
+# would quietly become an SQLite ledger in folders named after the URL.
+_BROKEN_URL = re.compile(r"^(?:postgres(?:ql)?|sqlite)(?:\+\w+)?:(?!//)", re.IGNORECASE)
+
+
 def is_sqlite(target: str) -> bool:
     """Whether the target is an SQLite ledger (a file path or a sqlite:// URL)."""
     return not is_url(target) or target.startswith("sqlite")
@@ -73,11 +80,17 @@ def make_engine(target: str, *, create: bool = False) -> Engine:
     SQLite: WAL, a long busy timeout, foreign keys on, and write transactions that begin
     IMMEDIATE (see `write_transaction`), so two writers queue instead of failing.
     """
+    if _BROKEN_URL.match(target):
+        raise LedgerOpenError(f"{target}: a database URL needs '://' after its scheme, as in "
+                              "postgresql+psycopg://USER@HOST/DATABASE")
     if not is_sqlite(target):
         if not target.startswith("postgresql"):
             raise LedgerOpenError(
                 f"{display_target(target)}: fisiq keeps its books in SQLite (a file) or PostgreSQL "
                 "(postgresql+psycopg://...)")
+        # psycopg logs, at exit, a pipeline that a refused statement left aborted ("error
+        # ignored terminating <psycopg.Pipeline ...>"): a second line after fisiq's one error line.
+        logging.getLogger("psycopg").addHandler(logging.NullHandler())
         try:
             return create_engine(target, poolclass=NullPool)
         except ModuleNotFoundError as exc:
@@ -146,8 +159,21 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         conn = conn.execution_options(fisiq_write=True)
         with conn.begin():
             if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.fisiq.chain'))"))
+                conn.execute(text(f"SELECT pg_advisory_xact_lock(hashtext(COALESCE(({LEDGER_SCHEMA}), current_schema())"
+                                  " || '.fisiq.chain'))"))
             yield conn
+
+
+# The schema that holds the ledger's tables, as the search_path finds them: the first schema
+# of the path may exist and hold nothing ("?options=-csearch_path=scratch,public"). Two URLs
+# that reach the same tables must take the same lock, and a dump must take that schema.
+LEDGER_SCHEMA = ("SELECT n.nspname FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace"
+                 " WHERE c.oid = to_regclass('fisiq_meta')")
+
+
+def ledger_schema(conn: Connection) -> str | None:
+    """PostgreSQL: the schema holding the ledger the connection reaches, or None."""
+    return conn.execute(text(LEDGER_SCHEMA)).scalar()
 
 
 @contextmanager
@@ -178,7 +204,7 @@ def check_ledger(conn: Connection, target: str) -> None:
         row = conn.execute(text("SELECT value FROM fisiq_meta WHERE key = 'application'")).first()
         app = row[0] if row else None
     if revision is None or app != APPLICATION:
-        raise LedgerOpenError(f"{display_target(target)} is not a fisiq ledger; create one with `fisiq init`")
+        raise LedgerOpenError(f"{display_target(target)} is not a fisiq ledger{_what_to_do(conn)}")
     if revision not in REVISIONS:
         raise LedgerOpenError(
             f"{display_target(target)} has schema {revision}, newer than this fisiq knows ({HEAD}); upgrade fisiq"
@@ -188,6 +214,21 @@ def check_ledger(conn: Connection, target: str) -> None:
             f"{display_target(target)} has schema {revision}; run `fisiq upgrade` to bring it to {HEAD} "
             "(back it up first with `fisiq backup`)"
         )
+
+
+def _what_to_do(conn: Connection) -> str:
+    """For a database that is no fisiq ledger, what to do: `fisiq init` only where it would work."""
+    if conn.dialect.name == "postgresql" and conn.execute(text("SELECT current_schema()")).scalar() is None:
+        return f": {_NO_SCHEMA}"
+    if _has_tables(conn):
+        return (": it holds other tables (point --db or FISIQ_DB at a fisiq ledger, or `fisiq init` an empty "
+                "database)")
+    return "; create one with `fisiq init`"
+
+
+# No schema of the URL's search_path exists: PostgreSQL then has nowhere to create tables.
+_NO_SCHEMA = ("no schema of its search_path exists (create it first with CREATE SCHEMA, as in "
+              "docs/operations.md, then `fisiq init`)")
 
 
 def open_ledger(target: str) -> Engine:
@@ -267,6 +308,8 @@ def create_ledger(target: str) -> tuple[Engine, bool]:
                     check_ledger(conn, target)
                 return engine, False
             with conn.begin():
+                if conn.dialect.name == "postgresql" and conn.execute(text("SELECT current_schema()")).scalar() is None:
+                    raise LedgerOpenError(f"cannot create a ledger in {display_target(target)}: {_NO_SCHEMA}")
                 if _has_tables(conn):
                     raise LedgerOpenError(
                         f"{display_target(target)} already holds tables that are not a fisiq ledger; "

@@ -46,7 +46,10 @@ from fisiq.reports import Balance, RegisterLine
 from fisiq.statements import FiscalYear, YearFigures
 
 K = TypeVar("K", str, int)
-MAX_ID = 2**63 - 1  # ids are 64-bit integers on both engines
+# Ids are INTEGER columns: 32-bit on PostgreSQL, where a larger one makes the query fail
+# ("integer out of range"), 64-bit on SQLite. A ledger moves between the two, so both
+# engines hold the smaller range.
+MAX_ID = 2**31 - 1
 
 
 class _Tables:
