@@ -231,3 +231,34 @@ def test_a_one_megabyte_cell_refuses_the_file_naming_its_row(parties: Run, tmp_p
     assert "row 2: field larger than field limit" in result.output and "Traceback" not in result.output
     assert len(result.output) < 2000  # the message names the cell; it does not echo a megabyte
     assert head(fisiq) == before
+
+
+def test_fisiqs_own_exports_given_to_import_or_restore_say_what_they_are(parties: Run, tmp_path: Path) -> None:
+    """An auditor's files fed back: the ledger and beancount journals were 'separated by
+    semicolons', the CSV export had an 'unknown column entry', and restore said 'not JSON'."""
+    exports = {}
+    for fmt in ("csv", "ledger", "beancount"):
+        exports[fmt] = tmp_path / f"books.{fmt}"
+        ok(parties("export", "-f", fmt, "-o", str(exports[fmt])))
+    before = head(parties)
+    expected = {"csv": "is fisiq's CSV export, written for reading; fisiq rebuilds a ledger from a jsonl export",
+                "ledger": "is a ledger-cli or beancount journal (its first line is a ';' comment), not a CSV file",
+                "beancount": "is a ledger-cli or beancount journal (its first line is a ';' comment), not a CSV file"}
+    for fmt, path in exports.items():
+        for command in ("import", "party import"):
+            result = parties(*command.split(), str(path))
+            assert result.exit_code == 1, result.output
+            assert result.stderr.startswith(f"error: {path} {expected[fmt]}"), result.stderr
+            assert result.stderr.count("\n") == 1 and "semicolons" not in result.stderr
+    assert head(parties) == before
+    restored = {"csv": "not JSON (fisiq's CSV export: restore takes a jsonl export",
+                "ledger": "not JSON (a ledger-cli or beancount journal: restore takes a jsonl export"}
+    for fmt, fragment in restored.items():
+        from typer.testing import CliRunner
+
+        from fisiq.cli.main import app
+
+        empty = tmp_path / f"empty-{fmt}.db"
+        ok(CliRunner().invoke(app, ["--db", str(empty), "init"]))
+        result = CliRunner().invoke(app, ["--db", str(empty), "restore", str(exports[fmt])])
+        assert result.exit_code == 1 and fragment in result.output, result.output

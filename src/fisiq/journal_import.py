@@ -194,6 +194,15 @@ def restore_journal(engine: Engine, lines: Iterable[str], *, source: str = "file
 SECTIONS = ("account", "party", "entry", *(r.kind for r in REGISTERS))
 
 
+def _other_export(first_line: str) -> str:
+    """What a file whose first line is not JSON seems to be, if another export of fisiq's."""
+    if first_line.startswith(";"):
+        return " (a ledger-cli or beancount journal: restore takes a jsonl export, fisiq export --format jsonl)"
+    if first_line.startswith("entry,line,"):
+        return " (fisiq's CSV export: restore takes a jsonl export, fisiq export --format jsonl)"
+    return ""
+
+
 def _restore(conn: Connection, lines: Iterable[str], source: str) -> Restored:
     writer: _Writer | None = None
     registers: RegisterWriter | None = None
@@ -217,7 +226,7 @@ def _restore(conn: Connection, lines: Iterable[str], source: str) -> Restored:
         try:
             doc = json.loads(raw)
         except ValueError:
-            raise RestoreError(f"{where}: not JSON") from None
+            raise RestoreError(f"{where}: not JSON{_other_export(raw) if not started else ''}") from None
         if not isinstance(doc, dict) or len(doc) != 1:
             raise RestoreError(f"{where}: not a line of a fisiq jsonl export")
         (kind, body), = doc.items()
