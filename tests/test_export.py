@@ -676,3 +676,50 @@ def test_export_destination_errors_name_the_file_asked_for(ledgers: Any, tmp_pat
     assert result.exit_code == 1 and result.output == f"error: No space left on device: {kept}\n"
     assert kept.read_text(encoding="utf-8") == "the previous export"
     assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "beancount", "ledger"])
+def test_a_rewritten_chain_is_named_where_the_rewriting_starts(ledgers: Any, tmp_path: Path, fmt: str) -> None:
+    """Every hash recomputed after changing entry 1: `--checkpoint` said 'FAILED at entry 3',
+    the checkpoint's own entry, though the export holds every entry's hash."""
+    def books_with(first_memo: str) -> str:
+        target = ledgers.target()
+        engine = open_ledger(target)
+        try:
+            record(engine, "2018-03-31", first_memo, ("Assets:Cash", "100.00", "CAD", None),
+                   ("Income:Contributions", "-100.00", "CAD", None))
+            for n in (2, 3):
+                record(engine, f"2018-04-0{n}", f"entry {n}", ("Expenses:Operations", "1.00", "CAD", None),
+                       ("Assets:Cash", "-1.00", "CAD", None))
+        finally:
+            engine.dispose()
+        return target
+
+    kept = tmp_path / f"kept.{fmt}"
+    ok(cli(books_with("don"), "export", "-f", fmt, "-o", str(kept)))
+    forged = books_with("don, autrement")
+    ok(cli(forged, "audit", "verify"))
+    result = cli(forged, "audit", "verify", "--checkpoint", str(kept), "--json")
+    assert result.exit_code == 1
+    problem = json.loads(result.stdout)["problem"]
+    assert problem["entry"] == 1 and problem["message"].startswith("entry 1 has hash"), problem
+    assert "the chain was rewritten from there since the checkpoint" in problem["message"]
+
+
+def test_one_removed_entry_is_said_so(ledgers: Any, tmp_path: Path) -> None:
+    source = small_ledger_at(ledgers.target())
+    early = tmp_path / "early.jsonl"
+    ok(cli(source, "export", "-f", "jsonl", "-o", str(early)))
+    engine = open_ledger(source)
+    try:
+        record(engine, "2018-09-01", "third", ("Expenses:Operations", "5.00", "CAD", None), ("Assets:Cash", "-5.00", "CAD", None))
+    finally:
+        engine.dispose()
+    later = tmp_path / "later.jsonl"
+    ok(cli(source, "export", "-f", "jsonl", "-o", str(later)))
+    shortened = ledgers.target()
+    ok(cli(shortened, "restore", str(early)))
+    result = cli(shortened, "audit", "verify", "--checkpoint", str(later))
+    assert result.exit_code == 1
+    assert result.output.strip() == ("FAILED at entry 3: the ledger has 2 entries but the checkpoint recorded 3: "
+                                     "entry 3 was removed")

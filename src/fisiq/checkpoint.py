@@ -8,13 +8,14 @@ Comparing with a checkpoint kept elsewhere catches both.
 
 from __future__ import annotations
 
-from itertools import chain
+from collections.abc import Iterable
+from itertools import chain, islice
 
 from sqlalchemy import Connection, select
 
 from fisiq.entries import GENESIS_HASH
 from fisiq.export import RegisterMark
-from fisiq.ledger import ENTRY, chain_head
+from fisiq.ledger import ENTRY, MAX_ID, chain_head
 
 
 def extends_checkpoint(conn: Connection, count: int, head_hash: str) -> str | None:
@@ -24,12 +25,27 @@ def extends_checkpoint(conn: Connection, count: int, head_hash: str) -> str | No
     if count == 0:
         return None if head_hash == GENESIS_HASH else "a checkpoint of 0 entries must carry the genesis hash"
     if have < count:
-        return (f"the ledger has {have} entries but the checkpoint recorded {count}: "
-                f"entries {have + 1} to {count} were removed")
+        gone = f"entry {count} was" if have + 1 == count else f"entries {have + 1} to {count} were"
+        return f"the ledger has {have} entries but the checkpoint recorded {count}: {gone} removed"
     found = conn.execute(select(ENTRY.c.hash).where(ENTRY.c.id == count)).scalar()
     if found != head_hash:
         return (f"entry {count} has hash {str(found)[:12]}… but the checkpoint recorded {head_hash[:12]}…: "
                 "the chain was rewritten since the checkpoint")
+    return None
+
+
+def first_rewritten(conn: Connection, recorded: Iterable[tuple[int, str]]) -> tuple[int, str] | None:
+    """The first entry whose hash is not the one an export recorded (`export.recorded_hashes`),
+    as (entry id, the problem), or None; entries the ledger no longer has are not compared."""
+    pairs = ((i, h) for i, h in recorded if 0 < i <= MAX_ID)  # a forged file's ids may not fit the column
+    while chunk := list(islice(pairs, 1000)):
+        rows = conn.execute(select(ENTRY.c.id, ENTRY.c.hash).where(ENTRY.c.id.in_([i for i, _ in chunk])))
+        stored: dict[int, str] = {row.id: row.hash for row in rows}
+        for entry_id, recorded_hash in chunk:
+            found = stored.get(entry_id)
+            if found is not None and found != recorded_hash:
+                return entry_id, (f"entry {entry_id} has hash {found[:12]}… but the export recorded "
+                                  f"{recorded_hash[:12]}…: the chain was rewritten from there since the checkpoint")
     return None
 
 

@@ -187,6 +187,42 @@ def _parse_register_marks(doc: object) -> tuple[RegisterMark, ...] | None:
     return tuple(marks)
 
 
+_BEANCOUNT_ENTRY = re.compile(r'^  entry: "([0-9]+)"$')
+_BEANCOUNT_HASH = re.compile(r'^  hash: "([0-9a-f]{64})"$')
+_LEDGER_ENTRY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [*!] \(([0-9]+)\) ")
+_LEDGER_HASH = re.compile(r"^    ; hash: ([0-9a-f]{64})$")
+
+
+def recorded_hashes(path: str) -> Iterator[tuple[int, str]]:
+    """Each entry's (id, hash) as an export file of any format recorded them, in its order;
+    what it cannot read is skipped (`read_checkpoint` has already judged the file)."""
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        first = fh.readline()
+        fh.seek(0)
+        if first.startswith("entry,"):  # csv: a row per posting
+            last = None
+            hash_at = CSV_COLUMNS.index("hash")
+            for row in csv.reader(fh):
+                if len(row) == len(CSV_COLUMNS) and row[0].isdigit() and row[0] != last:
+                    last = row[0]
+                    yield int(row[0]), row[hash_at]
+            return
+        entry: int | None = None
+        for line in fh:
+            line = line.rstrip("\r\n")
+            if line.startswith('{"entry"'):
+                try:
+                    doc = json.loads(line)["entry"]
+                    yield int(doc["id"]), str(doc["hash"])
+                except (ValueError, KeyError, TypeError):
+                    continue
+            elif match := _BEANCOUNT_ENTRY.match(line) or _LEDGER_ENTRY.match(line):
+                entry = int(match.group(1))
+            elif entry is not None and (match := _BEANCOUNT_HASH.match(line) or _LEDGER_HASH.match(line)):
+                yield entry, match.group(1)
+                entry = None
+
+
 def read_checkpoint(path: str) -> Checkpoint:
     """The checkpoint on the last non-empty line of an export file (read from its end)."""
     try:

@@ -31,10 +31,10 @@ def verify(
     """
     from fisiq import db
     from fisiq import ledger as books
-    from fisiq.checkpoint import extends_checkpoint, registers_since
+    from fisiq.checkpoint import extends_checkpoint, first_rewritten, registers_since
     from fisiq.commitments_db import disagreement as commitment_disagreement
     from fisiq.entries import ChainProblem
-    from fisiq.export import read_checkpoint
+    from fisiq.export import read_checkpoint, recorded_hashes
     from fisiq.loans_db import disagreement
 
     mark = read_checkpoint(str(checkpoint)) if checkpoint is not None else None
@@ -48,6 +48,10 @@ def verify(
             broken = extends_checkpoint(conn, mark.entries, mark.head)
             if broken is not None:
                 problem = ChainProblem(head_id + 1 if head_id < mark.entries else mark.entries, broken)
+                # The file holds every entry's hash: name where the rewriting starts.
+                rewritten = first_rewritten(conn, recorded_hashes(str(checkpoint)))
+                if head_id >= mark.entries and rewritten is not None:
+                    problem = ChainProblem(*rewritten)
         if problem is not None:
             failure = (f"entry {problem.entry_id}", problem.entry_id, None, None, problem.message)
         elif mark is not None and mark.registers is not None and (
