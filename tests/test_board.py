@@ -285,6 +285,9 @@ def test_html_and_svg_exports(lending: Run, tmp_path: Path) -> None:
     svg = image.read_text(encoding="utf-8")
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
     assert "Bamako" in svg
+    # Read offline, in a packet: nothing fetched from the network, no terminal window buttons.
+    assert "https://" not in svg.replace("https://www.textualize.io", "") and "<circle" not in svg
+    assert 'src: local("FiraCode-Regular");' in svg
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     # With --json, stdout is the JSON alone; the files are still written.
     page.unlink()

@@ -8,6 +8,7 @@ half-written file.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -49,6 +50,19 @@ def _html_format(lang: str, title: str) -> str:
     safe = escape(title).replace("{", "{{").replace("}", "}}")
     return CONSOLE_HTML_FORMAT.replace("<html>", f'<html lang="{lang}">', 1).replace(
         '<meta charset="UTF-8">', f'<meta charset="UTF-8">\n<title>{safe}</title>', 1)
+
+
+def _svg_format() -> str:
+    """rich's SVG image without the fonts it would fetch from cdnjs.cloudflare.com when opened:
+    a board packet is read offline and should not call out (the locally installed Fira Code,
+    else any monospace font, draws it)."""
+    from rich._export_format import CONSOLE_SVG_FORMAT
+
+    return re.sub(r',\s*url\("https://[^"]*"\) format\("[^"]*"\)', "", CONSOLE_SVG_FORMAT)
+
+
+# The red, yellow and green buttons of a terminal window that rich draws: not in a report.
+_WINDOW_BUTTONS = re.compile(r'\s*<g transform="translate\(26,22\)">\s*(?:<circle [^>]*/>\s*){3}</g>')
 
 
 def _recording_console() -> Console:
@@ -103,7 +117,8 @@ def board(
             _write_whole(html, page, "--html")
             written.append(html)
         if svg is not None:
-            image = recorder.export_svg(theme=DEFAULT_TERMINAL_THEME, clear=False, title=title)
+            image = _WINDOW_BUTTONS.sub("", recorder.export_svg(theme=DEFAULT_TERMINAL_THEME, clear=False, title=title,
+                                                                code_format=_svg_format()))
             _write_whole(svg, image, "--svg")
             written.append(svg)
     if as_json:
