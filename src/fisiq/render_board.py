@@ -26,7 +26,7 @@ from fisiq.render_campaign import labels as campaign_labels
 from fisiq.render_loans import group_name
 from fisiq.statements import label as statement_label
 from fisiq.statements import long_date
-from fisiq.widths import least_width
+from fisiq.widths import least_width, widened
 
 WIDTH = 100
 BAR_WIDTH = 28
@@ -134,16 +134,8 @@ def _out(console: Console, *parts: object) -> None:
     """
     least = max([0, *(_least_width(console, part) for part in parts)])
     width = max(least, min(console.width, WIDTH))
-    if width <= console.width:
+    with widened(console, width):
         console.print(*parts, width=width)
-        return
-    # Rich never prints wider than its console: widen it for the time of this part.
-    narrow = console.width
-    console.width = width
-    try:
-        console.print(*parts, width=width)
-    finally:
-        console.width = narrow
 
 
 def _least_width(console: Console, part: object) -> int:

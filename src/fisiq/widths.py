@@ -7,6 +7,8 @@ board's layout (`render_board`) need this width instead.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.cells import cell_len
@@ -16,6 +18,21 @@ from rich.table import Table
 from rich.text import Text
 
 UNLIMITED = 1_000_000
+
+
+@contextmanager
+def widened(console: Console, width: int) -> Iterator[None]:
+    """The console at least `width` columns wide for the time of a print: rich never prints
+    wider than its console, and would cut a table to fit."""
+    narrow = console.width
+    if width <= narrow:
+        yield
+        return
+    console.width = width
+    try:
+        yield
+    finally:
+        console.width = narrow
 
 
 def natural_width(console: Console, table: Table) -> int:

@@ -15,19 +15,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from fisiq.widths import natural_width
+from fisiq.widths import natural_width, widened
 
 
 class WholeTablesConsole(Console):
     def print(self, *objects: Any, **kwargs: Any) -> None:
         """As Console.print, widened for the time of a table that may not fit."""
-        need = max((natural_width(self, o) for o in objects if isinstance(o, Table)), default=0)
-        if need <= self.width or "width" in kwargs:
+        need = 0 if "width" in kwargs else max((natural_width(self, o) for o in objects if isinstance(o, Table)), default=0)
+        with widened(self, need):
             super().print(*objects, **kwargs)
-            return
-        width = self.width
-        self.width = need
-        try:
-            super().print(*objects, **kwargs)
-        finally:
-            self.width = width
