@@ -29,6 +29,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, TextIO
@@ -202,10 +203,11 @@ def recorded_hashes(path: str) -> Iterator[tuple[int, str]]:
         if first.startswith("entry,"):  # csv: a row per posting
             last = None
             hash_at = CSV_COLUMNS.index("hash")
-            for row in csv.reader(fh):
-                if len(row) == len(CSV_COLUMNS) and row[0].isdigit() and row[0] != last:
-                    last = row[0]
-                    yield int(row[0]), row[hash_at]
+            with suppress(csv.Error):  # a damaged file: what was read before is compared
+                for row in csv.reader(fh):
+                    if len(row) == len(CSV_COLUMNS) and row[0].isascii() and row[0].isdigit() and row[0] != last:
+                        last = row[0]
+                        yield int(row[0]), row[hash_at]
             return
         entry: int | None = None
         for line in fh:
