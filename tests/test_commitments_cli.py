@@ -463,3 +463,29 @@ def test_commitment_history_reads_in_date_order(fisiq: Run) -> None:
     assert [(h["event"], h["date"], h["entry"]) for h in history] == [
         ("signed", "2018-03-01", 1), ("payment", "2018-03-02", 2), ("reversal", "2018-03-02", 3),
         ("payment", "2018-03-10", 4)]
+
+
+def test_a_target_set_back_on_the_same_day_is_recorded(fisiq: Run) -> None:
+    """Setting 1000, 2000, then 1000 again on one day said 'already recorded; nothing recorded'
+    and left 2000 in force: the check looked for any earlier 1000, not the target in force."""
+    day = "2019-06-01"
+    assert ok(fisiq("target", "set", "member", "1000", "--date", day)).stdout == \
+        f"Target for member set to 1000.00 CAD from {day}.\n"
+    ok(fisiq("target", "set", "member", "2000", "--date", day))
+    assert "set to 1000.00 CAD" in ok(fisiq("target", "set", "member", "1000", "--date", day)).stdout
+    assert js(fisiq, "progress", "--as-of", day)["categories"][0]["target"] == "1000.00"
+    again = ok(fisiq("target", "set", "member", "1000", "--date", day)).stdout
+    assert again == f"That target for member is already recorded on {day}; nothing recorded.\n"
+    history = js(fisiq, "target", "list")["targets"]
+    assert [t["amount"] for t in history if t["category"] == "member"] == ["1000.00", "2000.00", "1000.00"]
+
+
+def test_a_target_inside_a_closed_period_is_refused(fisiq: Run) -> None:
+    """docs/cli.md (Periods): records without an entry that a closed period's reports count are
+    refused there; a target changed the closed period's campaign figures."""
+    ok(fisiq("target", "set", "member", "1000", "--date", "2019-06-01"))
+    ok(fisiq("period", "close", "2019-12-31"))
+    refused(fisiq("target", "set", "member", "3000", "--date", "2019-06-01"), "2019-06-01 is inside a closed period")
+    assert js(fisiq, "progress", "--as-of", "2019-06-01")["categories"][0]["target"] == "1000.00"
+    ok(fisiq("target", "set", "member", "1000", "--date", "2019-06-01"))  # the same again: nothing to refuse
+    ok(fisiq("target", "set", "member", "3000", "--date", "2020-01-01"))

@@ -378,13 +378,23 @@ class _Batch:
             raise CommitmentError(str(exc), "category") from None
         if op.amount is None or op.amount <= 0:
             raise CommitmentError("a target needs an amount more than zero", "amount")
-        minor = to_minor(op.amount, CUR)
-        same = self.conn.execute(
-            select(TARGET.c.id).where(TARGET.c.category == category, TARGET.c.amount == minor,
-                                      TARGET.c.date == op.date)
-        ).first()
-        if same is not None or (category, op.amount, op.date) in self.new_targets:
+        # The same target again is a no-op (a re-imported row), but only if it is the one last
+        # set for that day: setting 1000, 2000, then 1000 again on one day makes it 1000.
+        set_that_day = [amount for cat, amount, day in self.new_targets if cat == category and day == op.date]
+        if set_that_day:
+            latest: Decimal | None = set_that_day[-1]
+        else:
+            minor = self.conn.execute(
+                select(TARGET.c.amount).where(TARGET.c.category == category, TARGET.c.date == op.date)
+                .order_by(TARGET.c.id.desc()).limit(1)
+            ).scalar()
+            latest = None if minor is None else from_minor(int(minor), CUR)
+        if latest == op.amount:
             return OpResult(op, False)
+        # The campaign's reports of a closed period count its targets, as its commitments.
+        if self.closed is not None and op.date <= self.closed:
+            raise CommitmentError(f"{op.date} is inside a closed period (closed through {self.closed}); "
+                                  f"date it after {self.closed}", "date")
         self.new_targets.append((category, op.amount, op.date))
         return OpResult(op, True)
 

@@ -249,10 +249,12 @@ def set_target(
     Example: fisiq target set member 1000000 --date 2018-03-31
     """
     from fisiq.commitments_db import Op
+    from fisiq.money import to_str
 
     result = _run(ctx, Op("target", _day(on), category=category, amount=_amount(amount)))
     if result.created:
-        typer.echo(f"Target for {result.op.category} set to {amount} CAD from {on}.")
+        assert result.op.amount is not None  # a target's amount is required
+        typer.echo(f"Target for {result.op.category} set to {to_str(result.op.amount, 'CAD')} CAD from {on}.")
     else:
         typer.echo(f"That target for {result.op.category} is already recorded on {on}; nothing recorded.")
 
