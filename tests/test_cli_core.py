@@ -316,3 +316,20 @@ def test_a_bad_close_date_names_no_option(fisiq: Run) -> None:
     result = fisiq("period", "close", "2018-13-01")
     assert result.exit_code == 1 and result.stderr == "error: date '2018-13-01' does not exist\n", result.output
     assert head(fisiq) == before
+
+
+def test_a_close_is_never_dated_after_today_and_a_retried_close_records_nothing(fisiq: Run) -> None:
+    """One typo (2099 for 2019) closed the books for seventy years, and no command reopens them;
+    closing again through the same date blamed the date for being 'inside a closed period'."""
+    from datetime import date, timedelta
+
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    before = head(fisiq)
+    result = fisiq("period", "close", tomorrow)
+    assert result.exit_code == 1 and result.stderr.startswith(f"error: {tomorrow} is after today"), result.output
+    assert head(fisiq) == before
+    assert ok(fisiq("period", "close", "2019-03-31")).stdout == "Closed the books through 2019-03-31 (entry 1).\n"
+    again = ok(fisiq("period", "close", "2019-03-31")).stdout
+    assert again == "The books are already closed through 2019-03-31 (entry 1); nothing recorded.\n"
+    refused(fisiq("period", "close", "2019-03-30"), "inside a closed period")
+    assert head(fisiq)[0] == 1

@@ -786,8 +786,18 @@ def reverse_entry(engine: Engine, entry_id: int, on: date, memo: str | None = No
 
 
 def close_period(engine: Engine, through: date, memo: str | None = None) -> Recorded:
-    """Close the books through a date: the close is itself an entry on the chain."""
+    """Close the books through a date: the close is itself an entry on the chain.
+
+    Closing again through the date the books are closed through records nothing
+    (`created=False`, the close that did it): a retried command is not an error.
+    """
     with write_transaction(engine) as conn:
+        if closed_through(conn) == through:
+            done = conn.execute(select(func.max(T.ENTRY.c.id)).where(
+                T.ENTRY.c.kind == PERIOD_CLOSE, T.ENTRY.c.date == through)).scalar_one()
+            entry = get_entry(conn, done)
+            assert entry is not None
+            return Recorded(entry, created=False)
         draft = EntryDraft(through, memo or f"Period closed through {through.isoformat()}", (), kind=PERIOD_CLOSE)
         return append_entry(conn, draft)
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from fisiq.cli.common import fail, ledger, sub_app
+from fisiq.cli.common import fail, ledger, sub_app, today
 
 app = sub_app("Accounting periods: close the books through a date.")
 
@@ -27,6 +27,12 @@ def close(
         day = parse_date(through)
     except EntryError as exc:
         fail(str(exc))  # an argument, not an option: no --through to name
+    if day > today():
+        # A close cannot be undone: one dated 2099 for 2019 would refuse every entry until then.
+        fail(f"{day} is after today ({today()}); a period is closed once it has ended, and a close cannot be undone")
     with ledger(ctx) as engine:
         result = books.close_period(engine, day)
-    typer.echo(f"Closed the books through {day} (entry {result.entry.id}).")
+    if result.created:
+        typer.echo(f"Closed the books through {day} (entry {result.entry.id}).")
+    else:
+        typer.echo(f"The books are already closed through {day} (entry {result.entry.id}); nothing recorded.")
