@@ -489,3 +489,14 @@ def test_a_target_inside_a_closed_period_is_refused(fisiq: Run) -> None:
     assert js(fisiq, "progress", "--as-of", "2019-06-01")["categories"][0]["target"] == "1000.00"
     ok(fisiq("target", "set", "member", "1000", "--date", "2019-06-01"))  # the same again: nothing to refuse
     ok(fisiq("target", "set", "member", "3000", "--date", "2020-01-01"))
+
+
+def test_a_reused_event_ref_names_the_event_in_words(fisiq: Run) -> None:
+    """'reference 'gc1s' is already the signed of commitment 1' read as a typo."""
+    setup_parties(fisiq)
+    ok(fisiq("commitment", "add", "MRIF", "1000", "--stage", "prospect", "--date", "2018-03-01"))
+    ok(fisiq("commitment", "sign", "1", "--date", "2018-03-05", "--ref", "gc1s"))
+    refused(fisiq("commitment", "sign", "1", "--date", "2018-03-06", "--ref", "gc1s"),
+            "reference 'gc1s' is already the signing of commitment 1 with different content")
+    refused(fisiq("commitment", "pay", "1", "10", "--date", "2018-03-07", "--ref", "gc1s"),
+            "reference 'gc1s' is already the signing of commitment 1 with different content")

@@ -418,3 +418,14 @@ def test_a_cancelled_loan_reads_annule_in_french(fund: Run) -> None:
 def test_an_empty_loan_list_says_so(fisiq: Run) -> None:
     assert "No loans." in ok(fisiq("loan", "list", "--lang", "en")).stdout
     assert "Aucun prêt." in ok(fisiq("loan", "list", "--lang", "fr")).stdout
+
+
+def test_the_schedule_of_a_cancelled_loan_says_so(fund: Run) -> None:
+    """`loan schedule` of a cancelled loan printed its installments as a live loan's."""
+    live = ok(fund("loan", "schedule", "1", env={"COLUMNS": "120"})).stdout
+    assert "Cancelled" not in live
+    ok(fund("loan", "cancel", "1", "--date", "2018-04-15", "--reason", "project withdrawn"))
+    shown = ok(fund("loan", "schedule", "1", env={"COLUMNS": "120"})).stdout
+    assert "Cancelled: the loan was never paid out, and none of these installments will fall due." in shown, shown
+    fr = ok(fund("loan", "schedule", "1", "--lang", "fr", env={"COLUMNS": "120"})).stdout
+    assert "Annulé : le prêt n'a jamais été décaissé" in fr, fr

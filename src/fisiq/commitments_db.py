@@ -55,6 +55,9 @@ TARGET = Target.__table__  # type: ignore[attr-defined]
 CUR = rules.CURRENCY
 ACTIONS = ("add", "agree", "sign", "pay", "cancel", "target")
 _EVENT_OF = {"agree": rules.IN_PRINCIPLE, "sign": rules.SIGNED, "pay": rules.PAYMENT, "cancel": rules.CANCELLED}
+# An event kind as a noun in a sentence ("already the signing of commitment 3").
+_EVENT_NOUN = {rules.PROSPECT: "the prospect", rules.IN_PRINCIPLE: "the agreement in principle",
+               rules.SIGNED: "the signing", rules.PAYMENT: "a payment", rules.CANCELLED: "the cancellation"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,8 +276,8 @@ class _Batch:
             )
             if not same:
                 raise CommitmentError(
-                    f"reference {op.ref!r} is already the {event.kind} of commitment {row.commitment_id} "
-                    "with different content", "ref",
+                    f"reference {op.ref!r} is already {_EVENT_NOUN.get(event.kind, event.kind)} of commitment "
+                    f"{row.commitment_id} with different content", "ref",
                 )
             self._not_reversed(op.ref, event)
             return OpResult(op, False, int(row.commitment_id), event, [], target.state.stage if target and target.state else None)

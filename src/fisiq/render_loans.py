@@ -45,6 +45,7 @@ LABELS: dict[str, dict[str, str]] = {
         "from {first_due}", "grace": ", {n} of grace", "history": "History of loan {id} as of {date}", "date": "Date",
         "event": "Event", "amount": "Amount", "entry": "Entry", "details": "Details",
         "reversed_by": "reversed by entry {id}",
+        "cancelled_schedule": "Cancelled: the loan was never paid out, and none of these installments will fall due.",
     },
     "fr": {
         "schedule": "Échéancier du prêt {id} ({borrower})", "no": "No", "due": "Échéance", "principal": "Capital",
@@ -70,6 +71,7 @@ LABELS: dict[str, dict[str, str]] = {
         "grace": ", dont {n} de différé", "history": "Historique du prêt {id} au {date}", "date": "Date",
         "event": "Événement", "amount": "Montant", "entry": "Écriture", "details": "Détails",
         "reversed_by": "contrepassé par l'écriture {id}",
+        "cancelled_schedule": "Annulé : le prêt n'a jamais été décaissé, et aucune de ces échéances ne viendra.",
     },
 }
 
@@ -155,6 +157,8 @@ def render_schedule(console: Console, loan_id: int, borrower: str, position: Pos
             row += [_m(s.principal_paid + s.interest_paid, c, lang), Text(lab["yes"], style="bold red") if s.late else ""]
         table.add_row(*row)
     console.print(table)
+    if position.status == "cancelled":  # the installments alone read as a live loan's
+        console.print(Text(lab["cancelled_schedule"], style="bold"))
 
 
 # --- loans ----------------------------------------------------------------------------------
