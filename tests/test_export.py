@@ -723,3 +723,21 @@ def test_one_removed_entry_is_said_so(ledgers: Any, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.output.strip() == ("FAILED at entry 3: the ledger has 2 entries but the checkpoint recorded 3: "
                                      "entry 3 was removed")
+
+
+def test_an_account_type_changed_behind_fisiqs_back_fails_verify(ledgers: Any) -> None:
+    """The hashes name accounts, not their types; a type that contradicts the name would move
+    the account between the statements' sections. Unused, it was reported 'at entry 0'."""
+    source = small_ledger_at(ledgers.target())
+    _behind_fisiq(source, "account", "UPDATE account SET type = 'income' WHERE name = 'Assets:Cash'")
+    failed = cli(source, "audit", "verify")
+    assert failed.exit_code == 1
+    assert failed.output.strip() == "FAILED at entry 1: account Assets:Cash is stored as 'income', which its name contradicts"
+    _behind_fisiq(source, "account", "UPDATE account SET type = 'asset' WHERE name = 'Assets:Cash'")
+    _behind_fisiq(source, "account", "UPDATE account SET type = 'expense' WHERE name = 'Income:Interest:Investments'")
+    failed = cli(source, "audit", "verify", "--json")
+    assert failed.exit_code == 1
+    assert json.loads(failed.stdout)["problem"] == {
+        "entry": None, "loan": None, "commitment": None,
+        "message": "account Income:Interest:Investments is stored as 'expense', which its name contradicts"}
+    assert cli(source, "audit", "verify").output.startswith("FAILED at the chart of accounts: account Income:Interest")

@@ -53,7 +53,9 @@ def verify(
                 if head_id >= mark.entries and rewritten is not None:
                     problem = ChainProblem(*rewritten)
         if problem is not None:
-            failure = (f"entry {problem.entry_id}", problem.entry_id, None, None, problem.message)
+            # Entry 0 is no entry: an account no posting uses has a stored type its name contradicts.
+            where = f"entry {problem.entry_id}" if problem.entry_id else "the chart of accounts"
+            failure = (where, problem.entry_id or None, None, None, problem.message)
         elif mark is not None and mark.registers is not None and (
                 changed := registers_since(conn, mark.registers)) is not None:
             failure = ("the registers", None, None, None, changed)
