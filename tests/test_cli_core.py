@@ -333,3 +333,14 @@ def test_a_close_is_never_dated_after_today_and_a_retried_close_records_nothing(
     assert again == "The books are already closed through 2019-03-31 (entry 1); nothing recorded.\n"
     refused(fisiq("period", "close", "2019-03-30"), "inside a closed period")
     assert head(fisiq)[0] == 1
+
+
+def test_no_account_under_one_fisiq_reads_by_its_exact_name(fisiq: Run) -> None:
+    """Money moved to Assets:Cash:Desjardins left the board's cash and made a disbursement the
+    fund could pay 'go negative'; a sub-account of Assets:Loans:Principal took manual entries."""
+    for name, kind in (("Assets:Cash:Desjardins", "asset"), ("Assets:Loans:Principal:Sub", "asset"),
+                       ("Equity:Paid-In-Capital:Members", "equity")):
+        refused(fisiq("account", "add", name, "--type", kind), f"account '{name}' would sit under")
+    ok(fisiq("account", "add", "Expenses:Operations:Audit", "--type", "expense"))  # counted by type, not by name
+    ok(fisiq("account", "add", "Assets:Bank-Term-Deposit", "--type", "asset"))
+    refused(fisiq("account", "add", "Expenses:Frais-Vérification", "--type", "expense"), "ASCII letters")

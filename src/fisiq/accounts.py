@@ -79,7 +79,7 @@ def check_account_name(name: str, account_type: AccountType | None = None) -> Ac
         if not _SEGMENT.match(segment):
             raise AccountError(
                 f"account {name!r}: each part after {root}: starts with a capital letter or digit "
-                "and holds only letters, digits and hyphens"
+                "and holds only ASCII letters (A-Z, a-z, no accents), digits and hyphens"
             )
     derived = ROOTS[root]
     if account_type is not None and account_type != derived:
@@ -112,6 +112,25 @@ KEPT_BY: dict[str, str] = {
     COMMITMENTS_RECEIVABLE: "the commitment commands (fisiq commitment sign, pay, cancel)",
     COMMITMENTS_SUBSCRIBED: "the commitment commands (fisiq commitment sign, pay, cancel)",
 }
+
+
+# Accounts the commands and reports read by their exact name: the board's cash and what a
+# loan may draw on, the loans' and the commitments' own accounts, the instruments a payment is
+# credited to. What a sub-account of one of them holds would count nowhere (money moved to
+# Assets:Cash:Desjardins left the board's cash and refused a disbursement it could pay).
+READ_BY_NAME = (CASH, LOAN_PRINCIPAL, INTEREST_RECEIVABLE, LOAN_ALLOWANCE, INVESTOR_LOANS, PAID_IN_CAPITAL,
+                COMMITMENTS_RECEIVABLE, COMMITMENTS_SUBSCRIBED, CONTRIBUTIONS, RECOVERIES)
+
+
+def check_new_account(name: str, account_type: AccountType | None = None) -> AccountType:
+    """`check_account_name`, and no new account under one fisiq reads by its exact name."""
+    derived = check_account_name(name, account_type)
+    parent = next((p for p in READ_BY_NAME if name.startswith(p + ":")), None)
+    if parent is not None:
+        raise AccountError(f"account {name!r} would sit under {parent}, which fisiq reads by its exact name: what "
+                           f"is posted to {name} would not count as {parent} anywhere; post to {parent} itself "
+                           "(the party or the memo tells the rest)")
+    return derived
 
 
 def refuse_kept_accounts(names: Iterable[str]) -> None:

@@ -115,7 +115,7 @@ def ensure_standard_chart(conn: Connection) -> int:
 
 def add_account(engine: Engine, name: str, account_type: chart.AccountType, description: str = "") -> None:
     """Open a new account; its type must agree with the root of its name."""
-    chart.check_account_name(name, account_type)
+    chart.check_new_account(name, account_type)
     with write_transaction(engine) as conn:
         if conn.execute(select(T.ACCOUNT.c.id).where(T.ACCOUNT.c.name == name)).first():
             raise LedgerError(f"account {name} already exists")
