@@ -265,6 +265,13 @@ def test_lending_settings_are_config_settings(fisiq: Run) -> None:
     refused(fisiq("config", "set", "loan.max_borrower_share", "150"), "at most 100")
     refused(fisiq("config", "set", "loan.provision_rates", "soon"), "DAYS:PERCENT")
     refused(fisiq("config", "set", "loan.provision_rates", "[[0, "), "not a list of [days, rate] pairs")
+    # '1e1' was stored as '1E+1'; a later bucket at a lower rate released allowance as loans fell behind.
+    for value in ("1e1", "NaN", "ten"):
+        refused(fisiq("config", "set", "loan.max_borrower_share", value), "is not a percentage like 10 or 12.5")
+    refused(fisiq("config", "set", "loan.provision_rates", "0:1,1:1e1"), "DAYS:PERCENT")
+    refused(fisiq("config", "set", "loan.provision_rates", "0:1,1:0.5"),
+            "provision rate for 1 days past due (0.005) is below the rate for 0 days (0.01)")
+    refused(fisiq("config", "set", "loan.provision_rates", '[[0, "0.01"], [1, "0.005"]]'), "is below the rate")
     refused(fisiq("config", "set", "loan.provision_rates", '[[0, "2"]]'), "from 0 to 1")
     assert head(fisiq) == before
     # The stored form is accepted as it is shown, and means the same rates.

@@ -626,6 +626,17 @@ def _check_rates(rates: Sequence[tuple[int, Decimal]]) -> None:
             raise LoanError(f"provision rate {rate} for {days} days must be a decimal fraction from 0 to 1")
 
 
+def check_new_rates(rates: Sequence[tuple[int, Decimal]]) -> None:
+    """The checks of rates being set: those `provision_rate` makes, and no later bucket at a
+    lower rate, which would release allowance as a loan falls further behind. (Rates stored
+    before this rule are still read.)"""
+    _check_rates(rates)
+    for (lo, low_rate), (hi, high_rate) in pairwise(rates):
+        if high_rate < low_rate:
+            raise LoanError(f"provision rate for {hi} days past due ({high_rate}) is below the rate for {lo} days "
+                            f"({low_rate}); a later bucket needs at least the rate of the one before")
+
+
 def rates_json(rates: Sequence[tuple[int, Decimal]]) -> str:
     """Provision rates as the setting stores them: JSON pairs of (days past due, rate as a fraction)."""
     import json

@@ -27,6 +27,7 @@ Settings live in `settings_db` with every other setting (so `fisiq config` shows
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -264,9 +265,20 @@ def borrowers(conn: Connection) -> dict[int, BorrowerInfo]:
 # --- settings ---------------------------------------------------------------------------------
 
 
+# A percentage as a person writes it: "1e1" or "NaN" would be read by Decimal, and stored so.
+_PERCENT = re.compile(r"^[0-9]+(?:\.[0-9]+)?$")
+
+
+def _percent(text: str) -> Decimal:
+    raw = text.strip().removesuffix("%").strip()
+    if not _PERCENT.match(raw):
+        raise InvalidOperation
+    return Decimal(raw)
+
+
 def parse_share(text: str) -> Decimal:
     try:
-        value = Decimal(text.strip().rstrip("%"))
+        value = _percent(text)
     except InvalidOperation:
         raise LoanError(f"borrower share {text!r} is not a percentage like 10 or 12.5") from None
     if not value.is_finite() or value <= 0 or value > 100:
@@ -286,13 +298,13 @@ def parse_rates(text: str) -> tuple[tuple[int, Decimal], ...]:
         try:
             if not sep:
                 raise ValueError
-            rate = Decimal(pct.strip().rstrip("%")) / 100
+            rate = _percent(pct) / 100
             rates.append((int(days), rate))
         except (ValueError, InvalidOperation):
             raise LoanError(
                 f"provision rates {text!r}: write DAYS:PERCENT pairs, e.g. 0:1,1:5,31:25,91:50,181:100"
             ) from None
-    loans.provision_rate(0, rates)  # checks order and range
+    loans.check_new_rates(rates)
     return tuple(rates)
 
 

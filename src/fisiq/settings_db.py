@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, insert, select
 
 from fisiq.db import utc_now, write_transaction
 from fisiq.errors import FisiqError
-from fisiq.loans import DEFAULT_PROVISION_RATES, provision_rate, rates_json
+from fisiq.loans import DEFAULT_PROVISION_RATES, check_new_rates, rates_json
 from fisiq.models import Setting
 from fisiq.statements import DEFAULT_YEAR_END, parse_year_end
 
@@ -57,7 +57,7 @@ def _rates(value: str) -> str:
         rates = tuple((int(days), Decimal(str(rate))) for days, rate in json.loads(raw))
     except (ValueError, TypeError, ArithmeticError):
         raise SettingError(f"{PROVISION_RATES}: {value!r} is not a list of [days, rate] pairs") from None
-    provision_rate(0, rates)  # checks their order and range
+    check_new_rates(rates)
     return rates_json(rates)
 
 
