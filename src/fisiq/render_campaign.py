@@ -228,5 +228,6 @@ def render_party(console: Console, doc: dict[str, object]) -> None:
     for key, value in doc.items():
         if value is None or value is False or key == "commitments":
             continue
-        details.add_row(key.replace("_", " ").capitalize(), Text(str(value)))
+        # A flag that is set reads "yes" (Python would print True); unset ones are left out.
+        details.add_row(key.replace("_", " ").capitalize(), Text("yes" if value is True else str(value)))
     console.print(details)

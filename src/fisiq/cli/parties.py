@@ -149,7 +149,9 @@ def show_party(
     with ledger(ctx) as engine, db.read_transaction(engine) as conn:
         party = parties_db.find_party(conn, name)
         if party is None:
-            fail(f"unknown party {name!r} (see `fisiq party list`)")
+            from fisiq.ledger import unknown_party
+
+            fail(unknown_party(conn, name))  # with the recorded name it looks like, if any
         mine = [v.json() for v in commitments_db.list_commitments(conn) if v.party.id == party.id]
     doc = {**party.json(), "commitments": mine}
     if as_json:
