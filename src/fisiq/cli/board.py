@@ -82,10 +82,10 @@ def board(
                                               "(YYYY-MM-DD; default: today).")] = None,
     lang: LangOption = None,
     as_json: Annotated[bool, json_option()] = False,
-    html: Annotated[Path | None, typer.Option("--html", help="Also write the report as an HTML page to this "
-                                              "file.")] = None,
-    svg: Annotated[Path | None, typer.Option("--svg", help="Also write the report as an SVG image to this "
-                                             "file.")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Write the report as an HTML page to this "
+                                              "file, instead of printing it.")] = None,
+    svg: Annotated[Path | None, typer.Option("--svg", help="Write the report as an SVG image to this "
+                                             "file, instead of printing it.")] = None,
 ) -> None:
     """The board report on one screen: campaign, cash free to lend, portfolio, the year, alerts.
 

@@ -51,7 +51,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "backup": ("fisiq.cli.backup", "backup", "Back up the ledger to FILE."),
     "account": ("fisiq.cli.accounts", "app", "The chart of accounts: list accounts, open a new one."),
     "entry": ("fisiq.cli.entries", "app", "Journal entries: record one, reverse one, show one."),
-    "report": ("fisiq.cli.reports", "app", "Reports: trial balance, journal, one account's register."),
+    "report": ("fisiq.cli.reports", "app", "Reports: trial balance, journal, account register, balance sheet, income, board."),
     "audit": ("fisiq.cli.audit", "app", "Audit: verify the hash chain and the invariants of the books."),
     "period": ("fisiq.cli.period", "app", "Accounting periods: close the books through a date."),
     "config": ("fisiq.cli.config", "app", "Settings of the ledger, such as the fiscal year end."),

@@ -336,7 +336,7 @@ def recover(
 @app.command("list")
 def list_loans(
     ctx: typer.Context,
-    status: Annotated[str | None, typer.Option("--status", help="approved, active, restructured, closed or written-off.")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="approved, active, restructured, closed, written-off or cancelled.")] = None,
     as_of: AsOf = None,
     lang: LangOption = None,
     as_json: Annotated[bool, json_option()] = False,

@@ -20,9 +20,10 @@ from fisiq.cli.common import (
     sub_app,
 )
 
-app = sub_app("Reports: trial balance, journal, one account's register.")
+app = sub_app("Reports: trial balance, journal, account register, balance sheet, income, board.")
 
-AsOf = Annotated[str | None, typer.Option("--as-of", help="Balances at the end of this date (YYYY-MM-DD).")]
+AsOf = Annotated[str | None, typer.Option("--as-of", help="As the books stood at the end of this date (YYYY-MM-DD; "
+                                          "the same as --to).")]
 From = Annotated[str | None, typer.Option("--from", help="Only what is dated on or after this date.")]
 To = Annotated[str | None, typer.Option("--to", help="Only what is dated on or before this date.")]
 
