@@ -144,3 +144,14 @@ def test_an_import_names_the_column_at_fault(fisiq: Run, tmp_path: Path, row: st
     result = fisiq("party", "import", str(csv))
     assert result.exit_code == 1 and f"parties.csv: row 2, column {column}: " in result.stderr, result.stderr
     assert json.loads(ok(fisiq("party", "list", "--json")).stdout)["parties"] == []
+
+
+def test_an_import_without_kinds_says_how_to_give_them(fisiq: Run, tmp_path: Path) -> None:
+    """A file with no kind column, imported without --kind, said "unknown party kind ''"."""
+    csv = tmp_path / "names.csv"
+    csv.write_text("name\nCoop X\n", encoding="utf-8")
+    result = fisiq("party", "import", str(csv))
+    assert result.exit_code == 1
+    assert "row 2, column kind: no kind given; use member|" in result.stderr and "or --kind" in result.stderr
+    assert ok(fisiq("party", "import", str(csv), "--kind", "member")).stdout == \
+        f"Added 1 party from {csv}; 0 already recorded.\n"

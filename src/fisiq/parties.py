@@ -77,6 +77,8 @@ class PartyDraft:
 
 def check_kind(kind: str) -> str:
     value = kind.strip().lower()
+    if not value:
+        raise PartyError(f"no kind given; use {'|'.join(KINDS)} (in a CSV file: a kind column, or --kind)", "kind")
     if value not in KINDS:
         raise PartyError(f"unknown party kind {kind!r}; use {'|'.join(KINDS)}", "kind")
     return value

@@ -96,7 +96,7 @@ def import_parties(
     with ledger(ctx) as engine, db.write_transaction(engine) as conn:
         ids = parties_db.add_parties(conn, drafts, skip_existing=True)
     added = sum(1 for i in ids if i is not None)
-    typer.echo(f"Added {added} parties from {file}; {len(ids) - added} already recorded.")
+    typer.echo(f"Added {added} {'party' if added == 1 else 'parties'} from {file}; {len(ids) - added} already recorded.")
 
 
 def _flag(text: str, column: str) -> bool:
