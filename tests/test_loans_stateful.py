@@ -30,7 +30,6 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import Engine
 
 from _loans_support import add_capital, add_party, balance, chain_head, trial_total
 from conftest import PG_URL, LedgerFactory, _initialise
@@ -51,7 +50,7 @@ class LoanMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.engine: Engine = self.factory.engine()
+        self.target, self.engine = self.factory.scratch()
         add_capital(self.engine, CAPITAL, date(2018, 3, 23))
         for i, name in enumerate(BORROWERS):
             add_party(self.engine, name, region="Africa" if i == 0 else "Haiti", women_led=i == 0, youth_led=i == 1)
@@ -63,7 +62,7 @@ class LoanMachine(RuleBasedStateMachine):
         self.closed: date | None = None
 
     def teardown(self) -> None:
-        self.engine.dispose()
+        self.factory.discard(self.target, self.engine)
 
     # helpers
 

@@ -32,7 +32,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import Engine, event, insert
+from sqlalchemy import event, insert
 
 from fisiq import db, ledger
 from fisiq.accounts import STANDARD_CHART
@@ -117,7 +117,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.engine: Engine = self.factory.engine()
+        self.target, self.engine = self.factory.scratch()
         if self.engine.dialect.name == "sqlite":
             # no fsync per commit: what is written is under test here, not power-cut survival
             @event.listens_for(self.engine, "connect")
@@ -305,7 +305,7 @@ class LedgerMachine(RuleBasedStateMachine):
             assert ledger.verify(conn) is None
 
     def teardown(self) -> None:
-        self.engine.dispose()
+        self.factory.discard(self.target, self.engine)
 
 
 def test_ledger_state_machine(ledgers: Any) -> None:
