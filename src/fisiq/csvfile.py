@@ -102,15 +102,30 @@ def parse_csv(text: str, name: str, *, allowed: Sequence[str], required: Sequenc
     return CsvTable(tuple(header), tuple(rows))
 
 
+JOURNAL_EXPORT = "a ledger-cli or beancount journal"
+CSV_EXPORT = "fisiq's CSV export"
+
+
+def fisiq_export(first_line: str) -> str | None:
+    """Which of fisiq's own exports other than jsonl a file is, told by its first line
+    (JOURNAL_EXPORT or CSV_EXPORT), or None."""
+    if first_line.startswith(";"):
+        return JOURNAL_EXPORT
+    if first_line.startswith("entry,line,") and ",hash" in first_line:
+        return CSV_EXPORT
+    return None
+
+
 def _check_header(header: list[str], name: str, number: int, allowed: Sequence[str], required: Sequence[str]) -> None:
     # Files fisiq writes itself, given back to an import: say what they are, not which column
     # is unknown (an auditor's export is for reading; only a jsonl export rebuilds a ledger).
-    if header[0].startswith(";"):
-        raise CsvError(f"{name} is a ledger-cli or beancount journal (its first line is a ';' comment), not a CSV "
-                       "file; fisiq rebuilds a ledger from a jsonl export (fisiq restore FILE.jsonl)")
-    if header[:2] == ["entry", "line"] and "hash" in header:
-        raise CsvError(f"{name} is fisiq's CSV export, written for reading; fisiq rebuilds a ledger from a jsonl "
-                       "export (fisiq export --format jsonl, then fisiq restore FILE.jsonl)")
+    export = fisiq_export(",".join(header))
+    if export == JOURNAL_EXPORT:
+        raise CsvError(f"{name} is {export} (its first line is a ';' comment), not a CSV file; fisiq rebuilds a "
+                       "ledger from a jsonl export (fisiq restore FILE.jsonl)")
+    if export is not None:
+        raise CsvError(f"{name} is {export}, written for reading; fisiq rebuilds a ledger from a jsonl export "
+                       "(fisiq export --format jsonl, then fisiq restore FILE.jsonl)")
     seen: set[str] = set()
     for col in header:
         if not col:

@@ -218,7 +218,7 @@ def check_ledger(conn: Connection, target: str) -> None:
 
 def _what_to_do(conn: Connection) -> str:
     """For a database that is no fisiq ledger, what to do: `fisiq init` only where it would work."""
-    if conn.dialect.name == "postgresql" and conn.execute(text("SELECT current_schema()")).scalar() is None:
+    if _no_schema(conn):
         return f": {_NO_SCHEMA}"
     if _has_tables(conn):
         return (": it holds other tables (point --db or FISIQ_DB at a fisiq ledger, or `fisiq init` an empty "
@@ -226,7 +226,11 @@ def _what_to_do(conn: Connection) -> str:
     return "; create one with `fisiq init`"
 
 
-# No schema of the URL's search_path exists: PostgreSQL then has nowhere to create tables.
+def _no_schema(conn: Connection) -> bool:
+    """PostgreSQL: whether no schema of the search_path exists (nowhere to create tables)."""
+    return conn.dialect.name == "postgresql" and conn.execute(text("SELECT current_schema()")).scalar() is None
+
+
 _NO_SCHEMA = ("no schema of its search_path exists (create it first with CREATE SCHEMA, as in "
               "docs/operations.md, then `fisiq init`)")
 
@@ -308,7 +312,7 @@ def create_ledger(target: str) -> tuple[Engine, bool]:
                     check_ledger(conn, target)
                 return engine, False
             with conn.begin():
-                if conn.dialect.name == "postgresql" and conn.execute(text("SELECT current_schema()")).scalar() is None:
+                if _no_schema(conn):
                     raise LedgerOpenError(f"cannot create a ledger in {display_target(target)}: {_NO_SCHEMA}")
                 if _has_tables(conn):
                     raise LedgerOpenError(

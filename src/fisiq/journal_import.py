@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select
 
 from fisiq import accounts as chart
+from fisiq.csvfile import fisiq_export
 from fisiq.db import utc_now, write_transaction
 from fisiq.entries import (
     GENESIS_HASH,
@@ -194,15 +195,6 @@ def restore_journal(engine: Engine, lines: Iterable[str], *, source: str = "file
 SECTIONS = ("account", "party", "entry", *(r.kind for r in REGISTERS))
 
 
-def _other_export(first_line: str) -> str:
-    """What a file whose first line is not JSON seems to be, if another export of fisiq's."""
-    if first_line.startswith(";"):
-        return " (a ledger-cli or beancount journal: restore takes a jsonl export, fisiq export --format jsonl)"
-    if first_line.startswith("entry,line,"):
-        return " (fisiq's CSV export: restore takes a jsonl export, fisiq export --format jsonl)"
-    return ""
-
-
 def _restore(conn: Connection, lines: Iterable[str], source: str) -> Restored:
     writer: _Writer | None = None
     registers: RegisterWriter | None = None
@@ -226,7 +218,9 @@ def _restore(conn: Connection, lines: Iterable[str], source: str) -> Restored:
         try:
             doc = json.loads(raw)
         except ValueError:
-            raise RestoreError(f"{where}: not JSON{_other_export(raw) if not started else ''}") from None
+            export = None if started else fisiq_export(raw)
+            seems = "" if export is None else f" ({export}: restore takes a jsonl export, fisiq export --format jsonl)"
+            raise RestoreError(f"{where}: not JSON{seems}") from None
         if not isinstance(doc, dict) or len(doc) != 1:
             raise RestoreError(f"{where}: not a line of a fisiq jsonl export")
         (kind, body), = doc.items()

@@ -792,10 +792,10 @@ def close_period(engine: Engine, through: date, memo: str | None = None) -> Reco
     (`created=False`, the close that did it): a retried command is not an error.
     """
     with write_transaction(engine) as conn:
-        if closed_through(conn) == through:
-            done = conn.execute(select(func.max(T.ENTRY.c.id)).where(
-                T.ENTRY.c.kind == PERIOD_CLOSE, T.ENTRY.c.date == through)).scalar_one()
-            entry = get_entry(conn, done)
+        latest = conn.execute(select(T.ENTRY.c.id, T.ENTRY.c.date).where(T.ENTRY.c.kind == PERIOD_CLOSE)
+                              .order_by(T.ENTRY.c.date.desc(), T.ENTRY.c.id.desc()).limit(1)).first()
+        if latest is not None and as_date(latest.date) == through:
+            entry = get_entry(conn, latest.id)
             assert entry is not None
             return Recorded(entry, created=False)
         draft = EntryDraft(through, memo or f"Period closed through {through.isoformat()}", (), kind=PERIOD_CLOSE)

@@ -46,12 +46,12 @@ def verify(
         head_id, head_hash = books.chain_head(conn)
         if problem is None and mark is not None:
             broken = extends_checkpoint(conn, mark.entries, mark.head)
-            if broken is not None:
-                problem = ChainProblem(head_id + 1 if head_id < mark.entries else mark.entries, broken)
-                # The file holds every entry's hash: name where the rewriting starts.
+            if broken is not None and head_id < mark.entries:  # entries were removed
+                problem = ChainProblem(head_id + 1, broken)
+            elif broken is not None:
+                # Rewritten: the file holds every entry's hash, so name where the rewriting starts.
                 rewritten = first_rewritten(conn, recorded_hashes(str(checkpoint)))
-                if head_id >= mark.entries and rewritten is not None:
-                    problem = ChainProblem(*rewritten)
+                problem = ChainProblem(*rewritten) if rewritten else ChainProblem(mark.entries, broken)
         if problem is not None:
             # Entry 0 is no entry: an account no posting uses has a stored type its name contradicts.
             where = f"entry {problem.entry_id}" if problem.entry_id else "the chart of accounts"
